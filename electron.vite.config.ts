@@ -1,0 +1,35 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import vue from '@vitejs/plugin-vue';
+
+// Three builds: main (ESM), preload (CommonJS: sandboxed preloads cannot be ESM)
+// and the renderer (served by Electron from file:// and by the web host).
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      rollupOptions: { input: { index: resolve('src-main/electron/main.ts') } },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      rollupOptions: {
+        input: { index: resolve('src-main/electron/preload.ts') },
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: 'src-renderer',
+    base: './',
+    plugins: [vue()],
+    worker: { format: 'es' },
+    build: {
+      outDir: 'out/renderer',
+      target: 'es2022',
+      chunkSizeWarningLimit: 2000,
+      rollupOptions: { input: resolve('src-renderer/index.html') },
+    },
+  },
+});
