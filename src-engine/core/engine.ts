@@ -1,0 +1,519 @@
+/**
+ * The Engine: one per GPUDevice. It owns
+ *  - the pipeline cache (keyed by entry + WGSL source, which includes every
+ *    specialisation constant baked into the source) and bind-group layouts
+ *    shared by all kernels with the same binding kinds;
+ *  - the buffer pool (core/pool.ts) and memory statistics;
+ *  - the *current command encoder*: every op records its dispatch into it, and
+ *    it is submitted only when results are needed (`read`, `sync`) or on
+ *    `flush()`. One training step therefore becomes one command buffer with no
+ *    mapAsync inside it;
+ *  - a uniform arena: kernel parameters of one command buffer are packed into
+ *    a few 64 KiB uniform buffers written just before submit (queue order makes
+ *    reuse across submits safe);
+ *  - error plumbing: device loss and uncaptured GPU errors become typed errors
+ *    (core/errors.ts) thrown at the next sync point (read/sync) or, after a
+ *    loss, by the next op.
+ *
+ * Autodiff mode and tidy scopes are process-wide (core/scope.ts), not per engine.
+ */
+import { DeviceLostError, EngineError, LimitError, OutOfMemoryError, ShaderCompileError } from './errors.ts';
+import { type BindingKind, type Kernel, Params } from './kernel.ts';
+import { BufferPool } from './pool.ts';
+
+/** Something that can be bound as a storage buffer: a Tensor, or a raw buffer + size. */
+export interface BufferSource {
+  readonly buffer: GPUBuffer;
+  readonly byteLength: number;
+}
+export type Bindable = GPUBuffer | BufferSource;
+
+export interface EngineOptions {
+  /** Base seed for random ops that are not given one (default 0). */
+  seed?: number;
+  /** Pooled (free) bytes kept for reuse after a flush; the rest is destroyed (default 512 MiB). */
+  maxPooledBytes?: number;
+}
+
+export interface EngineLimits {
+  maxWorkgroupsPerDimension: number;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+  maxWorkgroupStorageSize: number;
+  maxInvocationsPerWorkgroup: number;
+  maxStorageBuffersPerStage: number;
+  minUniformOffsetAlignment: number;
+}
+
+export interface MemoryStats {
+  /** Tensor objects not yet disposed (views count separately). */
+  liveTensors: number;
+  /** GPU buffers held by live tensors (views share one). */
+  liveBuffers: number;
+  /** Bytes of those buffers (bucket sizes). */
+  liveBytes: number;
+  /** Free buffers waiting in the pool for reuse. */
+  pooledBuffers: number;
+  pooledBytes: number;
+  /** All bytes in tensor buffers the engine holds (live + pooled). */
+  allocatedBytes: number;
+  pipelines: number;
+  dispatches: number;
+  submits: number;
+}
+
+/** Objects registered in tidy scopes: tensors (core/tensor.ts) implement it. */
+export interface Disposable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+const UNIFORM_CHUNK = 64 * 1024;
+/** Allocations at least this big are wrapped in an out-of-memory error scope. */
+const OOM_SCOPE_BYTES = 16 * 1024 * 1024;
+
+interface UniformChunk {
+  gpu: GPUBuffer;
+  cpu: Uint8Array<ArrayBuffer>;
+  used: number;
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly limits: EngineLimits;
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelineNames = new Set<string>();
+  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private readonly pool: BufferPool;
+  private readonly maxPooledBytes: number;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private recorded = 0;
+  private readonly uniformChunks: UniformChunk[] = [];
+  private uniformChunkIndex = 0;
+  private readonly afterSubmit: GPUBuffer[] = [];
+  private pendingError: EngineError | null = null;
+  /** Compile checks not yet awaited: sync points wait for them so a compile error wins. */
+  private compileChecks: Array<Promise<void>> = [];
+  private lostError: DeviceLostError | null = null;
+  private seedCounter = 0;
+  private readonly baseSeed: number;
+
+  // memory accounting (buffers are counted once even when shared by views)
+  liveTensors = 0;
+  liveBuffers = 0;
+  liveBytes = 0;
+  private dispatches = 0;
+  private submits = 0;
+
+  constructor(device: GPUDevice, options: EngineOptions = {}) {
+    this.device = device;
+    const l = device.limits;
+    this.limits = {
+      maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxStorageBuffersPerStage: l.maxStorageBuffersPerShaderStage,
+      minUniformOffsetAlignment: l.minUniformBufferOffsetAlignment,
+    };
+    this.baseSeed = (options.seed ?? 0) >>> 0;
+    this.maxPooledBytes = options.maxPooledBytes ?? 512 * 2 ** 20;
+    this.pool = new BufferPool((size) => this.createStorageBuffer(size));
+    device.lost.then((info) => {
+      this.lostError = new DeviceLostError(info.reason ?? 'unknown', info.message ?? '');
+    });
+    // Uncaptured errors are per device: with several engines on one device
+    // (tests), each of them sees every error. The app uses one per device.
+    this.onError = (ev: Event): void => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.recordError(toEngineError(err, 'GPU'));
+    };
+    device.addEventListener('uncapturederror', this.onError);
+  }
+
+  private readonly onError: (ev: Event) => void;
+
+  /**
+   * Submits pending work, frees pooled and internal buffers and detaches from
+   * the device. Live tensors stay valid until disposed (their buffers are
+   * then destroyed rather than pooled). The device itself is not destroyed.
+   */
+  dispose(): void {
+    if (!this.lostError) this.flush();
+    this.pool.trim(0);
+    for (const c of this.uniformChunks) c.gpu.destroy();
+    this.uniformChunks.length = 0;
+    this.device.removeEventListener('uncapturederror', this.onError);
+    this.disposed = true;
+  }
+  private disposed = false;
+
+  /** True once the device is lost; every later call throws DeviceLostError. */
+  get isLost(): boolean {
+    return this.lostError !== null;
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  private layoutFor(bindings: readonly BindingKind[]): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    const key = bindings.map((b) => b[0]).join('');
+    let entry = this.layouts.get(key);
+    if (!entry) {
+      const bgl = this.device.createBindGroupLayout({
+        label: 'bgl:' + key,
+        entries: bindings.map((kind, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: kind === 'read' ? 'read-only-storage' : kind === 'write' ? 'storage' : 'uniform' },
+        })),
+      });
+      const pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
+      entry = { bgl, pl };
+      this.layouts.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The compiled pipeline for a kernel (compiled on first use, then cached). */
+  pipeline(k: Kernel): GPUComputePipeline {
+    let p = this.pipelines.get(k.key);
+    if (!p) {
+      this.checkAlive();
+      const { pl } = this.layoutFor(k.bindings);
+      this.device.pushErrorScope('validation');
+      const module = this.device.createShaderModule({ label: k.name, code: k.code });
+      p = this.device.createComputePipeline({ label: k.name, layout: pl, compute: { module, entryPoint: k.entry } });
+      // Shader messages (line:col) say far more than the pipeline error: fetch them.
+      const info = module.getCompilationInfo().then(
+        (ci) => ci.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`),
+        () => [] as string[],
+      );
+      const check = this.device.popErrorScope().then(async (e) => {
+        const msgs = await info;
+        if (e || msgs.length) this.recordError(new ShaderCompileError(k.name, msgs.join('; ') || e!.message));
+      });
+      this.compileChecks.push(check.catch(() => undefined));
+      this.pipelines.set(k.key, p);
+      this.pipelineNames.add(k.name);
+    }
+    return p;
+  }
+
+  // ----------------------------------------------------------------- dispatch
+
+  /**
+   * Folds a 1-D workgroup count into a grid that respects
+   * maxComputeWorkgroupsPerDimension. Kernels recompute the linear index with
+   * `wg_linear` (core/kernel.ts) and must bounds-check: x·y may exceed n.
+   */
+  grid(n: number): [number, number, number] {
+    const max = this.limits.maxWorkgroupsPerDimension;
+    if (n <= max) return [Math.max(1, n), 1, 1];
+    const y = Math.ceil(n / max);
+    if (y > max) throw new LimitError('maxComputeWorkgroupsPerDimension', n, max * max, 'A dispatch');
+    return [Math.ceil(n / y), y, 1];
+  }
+
+  /**
+   * Records one dispatch of `k` into the current command encoder.
+   * `buffers` fill the non-uniform bindings in order; `params` fills the
+   * uniform binding. `workgroups` is either a linear count (folded by `grid`)
+   * or an explicit [x, y, z] grid.
+   */
+  run(
+    k: Kernel,
+    buffers: readonly Bindable[],
+    params: Params | Uint8Array | null,
+    workgroups: number | readonly [number, number, number],
+  ): void {
+    this.checkAlive();
+    const pipeline = this.pipeline(k);
+    const { bgl } = this.layoutFor(k.bindings);
+    const entries: GPUBindGroupEntry[] = [];
+    let bi = 0;
+    k.bindings.forEach((kind, binding) => {
+      if (kind === 'uniform') {
+        if (!params) throw new EngineError(`Kernel '${k.name}' needs params`);
+        entries.push({ binding, resource: this.uniform(params instanceof Params ? params.bytes() : params) });
+        return;
+      }
+      const b = buffers[bi++];
+      if (!b) throw new EngineError(`Kernel '${k.name}' expects more buffers than the ${buffers.length} given`);
+      entries.push({ binding, resource: bufferBinding(b) });
+    });
+    const bindGroup = this.device.createBindGroup({ layout: bgl, entries });
+    const [x, y, z] = typeof workgroups === 'number' ? this.grid(workgroups) : workgroups;
+    const max = this.limits.maxWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new LimitError('maxComputeWorkgroupsPerDimension', Math.max(x, y, z), max, `Kernel '${k.name}'`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+    this.recorded++;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.currentEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private currentEncoder(): GPUCommandEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private endPass(): GPUCommandEncoder {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    return this.currentEncoder();
+  }
+
+  private uniform(bytes: Uint8Array): GPUBufferBinding {
+    const align = this.limits.minUniformOffsetAlignment;
+    let chunk = this.uniformChunks[this.uniformChunkIndex];
+    const need = Math.ceil(bytes.byteLength / align) * align;
+    if (chunk && chunk.used + need > UNIFORM_CHUNK) {
+      this.uniformChunkIndex++;
+      chunk = this.uniformChunks[this.uniformChunkIndex];
+    }
+    if (!chunk) {
+      chunk = {
+        gpu: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+        cpu: new Uint8Array(UNIFORM_CHUNK),
+        used: 0,
+      };
+      this.uniformChunks.push(chunk);
+    }
+    const offset = chunk.used;
+    chunk.cpu.set(bytes, offset);
+    chunk.used += need;
+    return { buffer: chunk.gpu, offset, size: bytes.byteLength };
+  }
+
+  /** Records a buffer-to-buffer copy (ends the open compute pass). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive();
+    if (bytes === 0) return;
+    this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.recorded++;
+  }
+
+  /**
+   * Writes CPU data into `dst` in command order: directly when nothing is
+   * recorded yet, else through a staging buffer copied inside the encoder (a
+   * plain queue.writeBuffer would land before the recorded commands run).
+   */
+  upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    this.checkAlive();
+    const bytes = data.byteLength;
+    if (bytes === 0) return;
+    const padded = Math.ceil(bytes / 4) * 4;
+    const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes);
+    if (this.recorded === 0) {
+      if (padded === bytes) this.device.queue.writeBuffer(dst, dstOffset, src);
+      else {
+        const tmp = new Uint8Array(padded);
+        tmp.set(src);
+        this.device.queue.writeBuffer(dst, dstOffset, tmp);
+      }
+      return;
+    }
+    const staging = this.device.createBuffer({
+      size: padded,
+      usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.MAP_WRITE,
+      mappedAtCreation: true,
+    });
+    new Uint8Array(staging.getMappedRange()).set(src);
+    staging.unmap();
+    this.copy(staging, 0, dst, dstOffset, padded);
+    this.afterSubmit.push(staging);
+  }
+
+  /** Submits everything recorded so far (no wait). Cheap when nothing is recorded. */
+  flush(): void {
+    this.checkAlive();
+    if (!this.encoder) return;
+    const encoder = this.endPass();
+    for (let i = 0; i <= this.uniformChunkIndex && i < this.uniformChunks.length; i++) {
+      const c = this.uniformChunks[i];
+      if (c.used > 0) this.device.queue.writeBuffer(c.gpu, 0, c.cpu, 0, c.used);
+      c.used = 0;
+    }
+    this.uniformChunkIndex = 0;
+    this.device.queue.submit([encoder.finish()]);
+    this.encoder = null;
+    this.recorded = 0;
+    this.submits++;
+    for (const b of this.afterSubmit) b.destroy();
+    this.afterSubmit.length = 0;
+    this.pool.trim(this.maxPooledBytes);
+  }
+
+  /** Flushes and waits for the GPU; throws any GPU error recorded since the last sync. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.guard(this.device.queue.onSubmittedWorkDone());
+    await this.settle();
+  }
+
+  /** Copies `bytes` of `src` to the CPU (flushes the encoder). */
+  async readBuffer(src: GPUBuffer, bytes: number, srcOffset = 0): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const staging = this.device.createBuffer({ size: padded, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    if (bytes > 0) this.copy(src, srcOffset, staging, 0, padded);
+    this.flush();
+    try {
+      await this.guard(staging.mapAsync(GPUMapMode.READ));
+      await this.settle();
+      return staging.getMappedRange().slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Turns a failed GPU promise into DeviceLostError when the device is gone. */
+  private async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      // device.lost may resolve a tick after the failed promise: give it a moment.
+      await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 200))]);
+      if (this.lostError) throw this.lostError;
+      throw this.pendingError ?? e;
+    }
+  }
+
+  // ------------------------------------------------------------------- memory
+
+  /**
+   * A pooled storage buffer of at least `bytes` (bucketed). Throws LimitError
+   * for sizes the device cannot bind, OutOfMemoryError when allocation fails.
+   */
+  acquireBuffer(bytes: number): GPUBuffer {
+    this.checkAlive();
+    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > max) {
+      throw new LimitError('maxStorageBufferBindingSize', bytes, max, 'A tensor of this size');
+    }
+    return this.pool.acquire(bytes);
+  }
+
+  releaseBuffer(buf: GPUBuffer): void {
+    if (this.lostError) return;
+    if (this.disposed) {
+      buf.destroy();
+      return;
+    }
+    this.pool.release(buf);
+  }
+
+  private createStorageBuffer(size: number): GPUBuffer {
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    if (size < OOM_SCOPE_BYTES) return this.device.createBuffer({ size, usage });
+    this.device.pushErrorScope('out-of-memory');
+    let buf: GPUBuffer;
+    try {
+      buf = this.device.createBuffer({ size, usage });
+    } catch (e) {
+      this.device.popErrorScope().catch(() => undefined);
+      throw new OutOfMemoryError(size, String(e));
+    }
+    this.device.popErrorScope().then((e) => {
+      if (e) this.recordError(new OutOfMemoryError(size, e.message));
+    });
+    return buf;
+  }
+
+  memory(): MemoryStats {
+    return {
+      liveTensors: this.liveTensors,
+      liveBuffers: this.liveBuffers,
+      liveBytes: this.liveBytes,
+      pooledBuffers: this.pool.pooledBuffers,
+      pooledBytes: this.pool.pooledBytes,
+      allocatedBytes: this.pool.allocatedBytes,
+      pipelines: this.pipelines.size,
+      dispatches: this.dispatches,
+      submits: this.submits,
+    };
+  }
+
+  /** Names of the kernels compiled so far (which variants a workload used). */
+  compiledKernels(): string[] {
+    return [...this.pipelineNames].sort();
+  }
+
+  /** Frees pooled buffers (e.g. after training, before a different model). */
+  releasePool(): void {
+    this.flush();
+    this.pool.trim(0);
+  }
+
+  // -------------------------------------------------------------------- seeds
+
+  /**
+   * A fresh 32-bit stream id for a random op that was not given a seed:
+   * deterministic given the engine seed and the sequence of random ops.
+   */
+  nextSeed(): number {
+    this.seedCounter++;
+    return (Math.imul(this.baseSeed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.seedCounter, 0xc2b2ae35)) >>> 0;
+  }
+
+  // ------------------------------------------------------------------- errors
+
+  private recordError(e: EngineError): void {
+    // A compile error explains the "invalid pipeline" errors that follow it: keep it.
+    if (!this.pendingError || (e instanceof ShaderCompileError && !(this.pendingError instanceof ShaderCompileError))) {
+      this.pendingError = e;
+    }
+  }
+
+  private async settle(): Promise<void> {
+    if (this.compileChecks.length) {
+      const checks = this.compileChecks;
+      this.compileChecks = [];
+      await Promise.all(checks);
+    }
+    this.throwPending();
+  }
+
+  private throwPending(): void {
+    if (this.lostError) throw this.lostError;
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  /** Throws DeviceLostError if the device is gone. Ops call this implicitly via run(). */
+  checkAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+}
+
+function bufferBinding(b: Bindable): GPUBufferBinding {
+  if ('mapAsync' in b) return { buffer: b };
+  // Bind exactly the tensor's bytes (pool buckets are larger) so arrayLength() is meaningful.
+  return { buffer: b.buffer, offset: 0, size: Math.max(4, Math.ceil(b.byteLength / 4) * 4) };
+}
+
+function toEngineError(err: GPUError, where: string): EngineError {
+  const name = err.constructor?.name ?? '';
+  if (name.includes('OutOfMemory')) return new OutOfMemoryError(0, err.message);
+  const invalid = /Invalid ComputePipeline "([^"]+)"/.exec(err.message);
+  if (invalid) return new ShaderCompileError(invalid[1], err.message);
+  if (/shader|wgsl|compil/i.test(err.message)) return new ShaderCompileError(where, err.message);
+  return new EngineError(`${where} error: ${err.message}. This is likely an engine bug; please report it.`);
+}

@@ -1,0 +1,204 @@
+/**
+ * Engine core: tensor creation and readback, Philox RNG (known answers,
+ * determinism, distribution), dispatch folding arithmetic, tidy scopes and
+ * memory statistics.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  fromArray,
+  fromTypedArray,
+  full,
+  ones,
+  randBits,
+  randNormal,
+  randUniform,
+  tidy,
+  zeros,
+  add,
+  mul,
+  backward,
+  sum,
+  Tensor,
+} from '../../src-engine/index.ts';
+import { getEngine } from './helpers.ts';
+import { philox4x32_10 } from './reference/philox.ts';
+
+describe('tensor creation', () => {
+  it('creates zeros, ones, full and typed-array tensors with the right values, shapes and strides', async () => {
+    const e = await getEngine();
+    const z = zeros(e, [2, 3]);
+    expect(z.strides).toEqual([3, 1]);
+    expect(Array.from(await z.read())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await ones(e, [4]).read())).toEqual([1, 1, 1, 1]);
+    expect(Array.from(await full(e, [2], -2.5).read())).toEqual([-2.5, -2.5]);
+    const n = fromArray(e, [[1, 2, 3], [4, 5, 6]]);
+    expect(n.shape).toEqual([2, 3]);
+    expect(Array.from(await n.read())).toEqual([1, 2, 3, 4, 5, 6]);
+    const i = fromTypedArray(e, Int32Array.from([-3, 7, 2147483647]));
+    expect(i.dtype).toBe('i32');
+    expect(Array.from(await i.readRaw())).toEqual([-3, 7, 2147483647]);
+    const u = full(e, [3], 4000000000, 'u32');
+    expect(Array.from(await u.readRaw())).toEqual([4000000000, 4000000000, 4000000000]);
+    for (const t of [z, n, i, u]) t.dispose();
+  });
+
+  it('keeps uploads in command order when the encoder already holds work', async () => {
+    const e = await getEngine();
+    const a = full(e, [1000], 3); // recorded, not submitted
+    const b = fromTypedArray(e, new Float32Array(1000).fill(4)); // must land after `a`'s fill in order
+    const c = add(a, b);
+    expect((await c.read()).every((v) => v === 7)).toBe(true);
+    [a, b, c].forEach((t) => t.dispose());
+  });
+});
+
+describe('Philox4x32-10 RNG', () => {
+  it('CPU reference matches the Random123 known-answer vectors', () => {
+    expect(philox4x32_10([0, 0, 0, 0], [0, 0]).map((v) => v.toString(16))).toEqual(['6627e8d5', 'e169c58d', 'bc57ac4c', '9b00dbd8']);
+    expect(philox4x32_10([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff]).map((v) => v.toString(16))).toEqual([
+      '408f276d', '41c83b0e', 'a20bc7c6', '6d5451fd',
+    ]);
+    expect(philox4x32_10([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]).map((v) => v.toString(16))).toEqual([
+      'd16cfe09', '94fdcceb', '5001e420', '24126ea1',
+    ]);
+  });
+
+  it('GPU kernel reproduces the reference bit for bit (counter = (i/4, stream, 0, 0), key = seed)', async () => {
+    const e = await getEngine();
+    const seed = 0x12345678 + 2 ** 32 * 5;
+    const t = randBits(e, [1001], { seed, stream: 3 });
+    const got = await t.readRaw();
+    for (const g of [0, 1, 17, 249]) {
+      const ref = philox4x32_10([g, 3, 0, 0], [0x12345678, 5]);
+      for (let j = 0; j < 4; j++) if (4 * g + j < 1001) expect(got[4 * g + j]).toBe(ref[j]);
+    }
+    t.dispose();
+  });
+
+  it('same seed gives bitwise-identical tensors; another seed or stream differs', async () => {
+    const e = await getEngine();
+    const a = await randNormal(e, [3, 333], { seed: 42 }).readRaw();
+    const b = await randNormal(e, [3, 333], { seed: 42 }).readRaw();
+    const c = await randNormal(e, [3, 333], { seed: 43 }).readRaw();
+    const d = await randNormal(e, [3, 333], { seed: 42, stream: 1 }).readRaw();
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(c.buffer))).toBe(false);
+    expect(Buffer.from(a.buffer).equals(Buffer.from(d.buffer))).toBe(false);
+  });
+
+  it('uniform and normal have the right moments (n = 200k)', async () => {
+    const e = await getEngine();
+    const n = 200_000;
+    const u = await randUniform(e, [n], { seed: 7, low: -2, high: 6 }).read();
+    const z = await randNormal(e, [n], { seed: 8, mean: 1, std: 3 }).read();
+    const moments = (v: Float32Array): [number, number, number, number] => {
+      let s = 0, s2 = 0, lo = Infinity, hi = -Infinity;
+      for (const x of v) { s += x; s2 += x * x; lo = Math.min(lo, x); hi = Math.max(hi, x); }
+      const m = s / v.length;
+      return [m, s2 / v.length - m * m, lo, hi];
+    };
+    const [um, uv, ulo, uhi] = moments(u);
+    expect(um).toBeCloseTo(2, 1); // mean of U(-2, 6) = 2, sd of mean ≈ 0.005
+    expect(uv).toBeCloseTo(64 / 12, 1);
+    expect(ulo).toBeGreaterThanOrEqual(-2);
+    expect(uhi).toBeLessThan(6);
+    const [zm, zv] = moments(z);
+    expect(Math.abs(zm - 1)).toBeLessThan(0.03);
+    expect(Math.abs(Math.sqrt(zv) - 3)).toBeLessThan(0.03);
+  });
+
+  it('engine seed sequence is deterministic across engines with the same seed', async () => {
+    const e = await getEngine();
+    const { Engine } = await import('../../src-engine/index.ts');
+    const e1 = new Engine(e.device, { seed: 99 });
+    const e2 = new Engine(e.device, { seed: 99 });
+    const a = await randUniform(e1, [64]).readRaw();
+    const b = await randUniform(e2, [64]).readRaw();
+    expect(Array.from(a)).toEqual(Array.from(b));
+    const a2 = await randUniform(e1, [64]).readRaw();
+    expect(Array.from(a2)).not.toEqual(Array.from(a));
+  });
+});
+
+describe('dispatch folding', () => {
+  it('folds workgroup counts above maxComputeWorkgroupsPerDimension into a 2-D grid covering them', async () => {
+    const e = await getEngine();
+    const max = e.limits.maxWorkgroupsPerDimension;
+    expect(e.grid(10)).toEqual([10, 1, 1]);
+    for (const n of [max, max + 1, 3 * max + 7, 1_000_000]) {
+      const [x, y, z] = e.grid(n);
+      expect(x).toBeLessThanOrEqual(max);
+      expect(y).toBeLessThanOrEqual(max);
+      expect(z).toBe(1);
+      expect(x * y).toBeGreaterThanOrEqual(n);
+      expect(x * y - n).toBeLessThan(y); // waste under one row
+    }
+  });
+});
+
+describe('tidy and memory', () => {
+  it('tidy disposes intermediates and keeps returned and kept tensors', async () => {
+    const e = await getEngine();
+    const before = e.memory().liveTensors;
+    let inner: Tensor | null = null;
+    let kept: Tensor | null = null;
+    const out = tidy(() => {
+      const a = full(e, [4], 2);
+      inner = mul(a, a);
+      kept = add(a, a).keep();
+      return { result: add(inner, a) };
+    });
+    expect(inner!.isDisposed).toBe(true);
+    expect(kept!.isDisposed).toBe(false);
+    expect(Array.from(await out.result.read())).toEqual([6, 6, 6, 6]);
+    expect(e.memory().liveTensors).toBe(before + 2);
+    out.result.dispose();
+    kept!.dispose();
+    expect(e.memory().liveTensors).toBe(before);
+  });
+
+  it('a repeated forward + backward step does not grow live tensors or live buffers, and reuses pooled buffers', async () => {
+    const e = await getEngine();
+    const w = randUniform(e, [32, 16], { seed: 1 });
+    w.requiresGrad = true;
+    const x = randUniform(e, [8, 32, 16], { seed: 2 });
+    const step = async (): Promise<number> => {
+      const l = tidy(() => {
+        const loss = sum(mul(add(x, w), w));
+        backward(loss);
+        return loss;
+      });
+      const v = await l.item();
+      l.dispose();
+      w.grad?.dispose();
+      w.grad = null;
+      return v;
+    };
+    await step();
+    const m1 = e.memory();
+    for (let i = 0; i < 5; i++) await step();
+    const m2 = e.memory();
+    expect(m2.liveTensors).toBe(m1.liveTensors);
+    expect(m2.liveBuffers).toBe(m1.liveBuffers);
+    expect(m2.liveBytes).toBe(m1.liveBytes);
+    expect(m2.allocatedBytes).toBe(m1.allocatedBytes); // every buffer came from the pool
+    w.dispose();
+    x.dispose();
+  });
+
+  it('Engine.dispose frees the pool; tensors disposed afterwards destroy their buffers', async () => {
+    const e = await getEngine();
+    const { Engine } = await import('../../src-engine/index.ts');
+    const local = new Engine(e.device);
+    const a = full(local, [1000], 1);
+    full(local, [1000], 2).dispose();
+    await local.sync();
+    expect(local.memory().pooledBuffers).toBe(1);
+    local.dispose();
+    expect(local.memory().pooledBytes).toBe(0);
+    expect(Array.from((await a.read()).slice(0, 2))).toEqual([1, 1]);
+    a.dispose();
+    expect(local.memory().liveBuffers).toBe(0);
+    expect(local.memory().pooledBuffers).toBe(0);
+  });
+});
