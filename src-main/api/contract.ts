@@ -7,52 +7,24 @@
  * derived from this table and validate every payload against it; the renderer
  * gets one client (src-renderer/api/client.ts) typed from it.
  *
- * This module is imported by the renderer too: it must import nothing but zod.
+ * This module is imported by the renderer too: it (and calls/*.ts) must import nothing but zod.
  */
 import { z } from 'zod';
 
-const Empty = z.object({}).strict();
+import { systemCalls, systemEvents } from './calls/system.ts';
+import { datasetCalls, datasetEvents } from './calls/datasets.ts';
 
-export const SystemInfo = z.object({
-  appVersion: z.string(),
-  host: z.enum(['electron', 'web', 'test']),
-  platform: z.string(),
-  arch: z.string(),
-  versions: z.record(z.string(), z.string()),
-  dataDir: z.string(),
-  cpus: z.number().int().nonnegative(),
-  totalMemoryBytes: z.number().nonnegative(),
-});
-export type SystemInfo = z.infer<typeof SystemInfo>;
+export { SystemInfo, Progress } from './calls/system.ts';
+export { DatasetSummary } from './calls/datasets.ts';
 
-/** Calls: name → { args, result }. Names are `area.verb`. */
-export const calls = {
-  'system.info': { args: Empty, result: SystemInfo },
-  /** Echoes a message back as an event: lets the UI and tests check the event stream end to end. */
-  'system.ping': {
-    args: z.object({ message: z.string().max(1000) }).strict(),
-    result: z.object({ receivedAt: z.number() }),
-  },
-} as const;
-
-/** Progress of a long task (imports, downloads, exports, training epochs). */
-export const Progress = z.object({
-  taskId: z.string().min(1).max(200),
-  kind: z.string().min(1).max(50),
-  phase: z.string().max(200),
-  done: z.number().nonnegative(),
-  total: z.number().nonnegative(),
-  message: z.string().max(2000).optional(),
-  state: z.enum(['running', 'done', 'failed', 'cancelled']),
-});
-export type Progress = z.infer<typeof Progress>;
+/**
+ * Calls: name → { args, result }. Names are `area.verb`; each area's table
+ * lives in calls/<area>.ts and is merged here, so this stays the one list.
+ */
+export const calls = { ...systemCalls, ...datasetCalls } as const;
 
 /** Events: name → payload schema. Delivered to every connected renderer. */
-export const events = {
-  progress: Progress,
-  'system.pong': z.object({ message: z.string(), at: z.number() }),
-  log: z.object({ level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }),
-} as const;
+export const events = { ...systemEvents, ...datasetEvents } as const;
 
 export type CallName = keyof typeof calls;
 export type EventName = keyof typeof events;

@@ -3,68 +3,39 @@
  * hosts. `dispatchCall` is the single place where arguments and results are
  * validated, so the Electron shell and the web host cannot drift apart.
  */
-import { EventEmitter } from 'node:events';
-import { cpus, totalmem, platform, arch } from 'node:os';
-import {
-  ApiError,
-  type CallName,
-  type CallResult,
-  type EventName,
-  type EventPayload,
-  calls,
-  isCallName,
-  parseArgs,
-  parseEvent,
-  parseResult,
-} from './contract.ts';
+import { join } from 'node:path';
+import { ApiError, type CallName, calls, isCallName, parseArgs, parseResult } from './contract.ts';
 import type { z } from 'zod';
-import { APP_VERSION } from '../version.ts';
+import { TaskRegistry } from './tasks.ts';
+import { dataDirLayout } from '../services/data-dir.ts';
+import { DatasetLibrary } from '../services/datasets/index.ts';
+import type { ServiceContext, Services } from './handlers/types.ts';
+import { systemHandlers } from './handlers/system.ts';
+import { datasetHandlers } from './handlers/datasets.ts';
+
+export { EventHub } from './events.ts';
+export type { ServiceContext, Services } from './handlers/types.ts';
 
 export type Handlers = {
-  [N in CallName]: (args: z.output<(typeof calls)[N]['args']>) => Promise<CallResult<N>> | CallResult<N>;
+  [N in CallName]: (args: z.output<(typeof calls)[N]['args']>) => Promise<unknown> | unknown;
 };
 
-/** Typed event bus: services emit, hosts forward to renderers. */
-export class EventHub {
-  private readonly emitter = new EventEmitter();
-  constructor() {
-    this.emitter.setMaxListeners(100);
-  }
-  emit<E extends EventName>(name: E, payload: EventPayload<E>): void {
-    this.emitter.emit('event', name, parseEvent(name, payload));
-  }
-  subscribe(listener: (name: EventName, payload: unknown) => void): () => void {
-    this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
-  }
-}
-
-export interface ServiceContext {
-  dataDir: string;
-  host: 'electron' | 'web' | 'test';
-  hub: EventHub;
-}
-
-export function createHandlers(ctx: ServiceContext): Handlers {
+/** The services one host works with, over one data directory. */
+export function createServices(ctx: ServiceContext): Services {
+  const layout = dataDirLayout(ctx.dataDir);
   return {
-    'system.info': () => ({
-      appVersion: APP_VERSION,
-      host: ctx.host,
-      platform: platform(),
-      arch: arch(),
-      versions: Object.fromEntries(
-        Object.entries(process.versions).filter((e): e is [string, string] => typeof e[1] === 'string'),
-      ),
-      dataDir: ctx.dataDir,
-      cpus: cpus().length,
-      totalMemoryBytes: totalmem(),
-    }),
-    'system.ping': ({ message }) => {
-      const at = Date.now();
-      ctx.hub.emit('system.pong', { message, at });
-      return { receivedAt: at };
-    },
+    ...ctx,
+    layout,
+    library: new DatasetLibrary(layout),
+    tasks: new TaskRegistry(),
+    uploadsDir: join(layout.tmp, 'uploads'),
   };
+}
+
+/** One handler per call; each area's handlers live in handlers/<area>.ts. */
+export function createHandlers(ctx: ServiceContext | Services): Handlers {
+  const s = 'library' in ctx ? ctx : createServices(ctx);
+  return { ...systemHandlers(s), ...datasetHandlers(s) };
 }
 
 /**

@@ -7,7 +7,8 @@ import { app, BrowserWindow, ipcMain, Menu, session, shell, type WebContents } f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiError } from '../api/contract.ts';
-import { createHandlers, dispatchCall, EventHub } from '../api/services.ts';
+import { createHandlers, createServices, dispatchCall, EventHub } from '../api/services.ts';
+import { prepareServices } from '../services/startup.ts';
 import { ensureDataDir, resolveDataDir } from '../services/data-dir.ts';
 import { CONTENT_SECURITY_POLICY } from './csp.ts';
 import { loadWindowState, saveWindowState } from './window-state.ts';
@@ -37,7 +38,9 @@ function isOwnPage(contents: WebContents, url: string): boolean {
 async function start(): Promise<void> {
   const dataDir = ensureDataDir(resolveDataDir(process.env.LAYERLAB_HOME)).root;
   const hub = new EventHub();
-  const handlers = createHandlers({ dataDir, host: 'electron', hub });
+  const services = createServices({ dataDir, host: 'electron', hub });
+  await prepareServices(services);
+  const handlers = createHandlers(services);
 
   await app.whenReady();
 

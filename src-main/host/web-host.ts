@@ -20,6 +20,7 @@ import { ApiError, type ApiErrorBody } from '../api/contract.ts';
 import { dispatchCall, type EventHub, type Handlers } from '../api/services.ts';
 // Same policy as the Electron window's.
 import { CONTENT_SECURITY_POLICY } from '../electron/csp.ts';
+import { receiveUpload } from './uploads.ts';
 
 export const TOKEN_HEADER = 'x-layerlab-token';
 export const TOKEN_COOKIE = 'layerlab_token';
@@ -33,6 +34,8 @@ export interface WebHostOptions {
   port?: number;
   /** Fixed token for tests; a random one otherwise. */
   token?: string;
+  /** Where `POST /upload/<id>` stores files; uploads are refused when absent. */
+  uploadsDir?: string;
 }
 
 export interface WebHost {
@@ -161,6 +164,23 @@ export async function startWebHost(opts: WebHostOptions): Promise<WebHost> {
     const queryToken = url.searchParams.get('token') ?? undefined;
     const headerToken = req.headers[TOKEN_HEADER];
     const isApi = url.pathname.startsWith('/api/');
+    const isUpload = url.pathname.startsWith('/upload/');
+
+    if (isUpload) {
+      if (!sameToken(typeof headerToken === 'string' ? headerToken : undefined, token)) {
+        return sendError(res, 401, 'unauthorized', 'Missing or wrong token');
+      }
+      if (req.method !== 'POST') return sendError(res, 405, 'bad-request', 'Uploads are POST');
+      if (!opts.uploadsDir) return sendError(res, 404, 'bad-request', 'This host takes no uploads');
+      const rel = req.headers['x-layerlab-path'];
+      try {
+        const r = await receiveUpload(req, opts.uploadsDir, url.pathname.slice('/upload/'.length), decodeURIComponent(typeof rel === 'string' ? rel : ''));
+        return sendJson(res, 200, { result: r });
+      } catch (e) {
+        const err = e instanceof ApiError ? e : new ApiError('failed', String(e));
+        return sendError(res, err.code === 'bad-request' ? 400 : 500, err.code, err.message);
+      }
+    }
 
     if (isApi) {
       // API calls need the header: cookies alone would let another site's form post here.
