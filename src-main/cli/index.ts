@@ -5,6 +5,8 @@
 import { APP_VERSION } from '../version.ts';
 import { infoCommand } from './info.ts';
 import { webCommand } from './web.ts';
+import { datasetCommand } from './dataset.ts';
+import { benchCommand } from './bench.ts';
 
 export interface Command {
   name: string;
@@ -13,7 +15,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [infoCommand, webCommand];
+export const COMMANDS: Command[] = [infoCommand, webCommand, datasetCommand, benchCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,49 @@
+/**
+ * `layerlab bench <suite…>` (`npm run bench -- <suite>`): benchmarks, one JSON
+ * object per line: {"name", "unit", "ours", "reference", "ratio"}. Timing
+ * lives here, never in pass/fail tests. The suites live in bench/ (source
+ * checkouts only) and in the services they measure.
+ */
+import type { Command } from './index.ts';
+import { parse, UsageError } from './args.ts';
+
+interface Suite {
+  summary: string;
+  run(opts: { iters?: number }): Promise<object[]>;
+}
+
+export const SUITES: Record<string, Suite> = {
+  engine: {
+    summary: 'matmul (and conv when present) GFLOP/s, ours vs TensorFlow.js WebGPU on the same adapter',
+    run: async (o) => (await import('../../bench/engine.ts')).runEngineBench({ iters: o.iters, log: (l) => console.error(l) }),
+  },
+  data: {
+    summary: 'Fashion-MNIST import time; augmented images/s through the batch producer vs naive sharp',
+    run: async () => (await import('../services/batches/bench-data.ts')).benchData(),
+  },
+};
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'run benchmarks and print JSON lines (suites: ' + Object.keys(SUITES).join(', ') + ', all)',
+  usage: [
+    'Usage: layerlab bench <suite…|all> [--iters N]',
+    '',
+    'Suites:',
+    ...Object.entries(SUITES).map(([k, s]) => `  ${k.padEnd(10)} ${s.summary}`),
+    '',
+    'Prints one JSON object per line: {"suite", "name", "unit", "ours", "reference", "ratio"}.',
+    'ratio > 1 means LayerLab is faster. Software adapters (lavapipe) are CPU emulations: compare within one run.',
+  ].join('\n'),
+  async run(argv) {
+    const { values, positionals } = parse(argv, { iters: { type: 'string' } });
+    const names = positionals.length === 0 || positionals.includes('all') ? Object.keys(SUITES) : positionals;
+    for (const n of names) if (!SUITES[n]) throw new UsageError(`Unknown suite "${n}". Suites: ${Object.keys(SUITES).join(', ')}, all.`);
+    const iters = values.iters === undefined ? undefined : Number(values.iters);
+    if (iters !== undefined && (!Number.isInteger(iters) || iters < 1 || iters > 10_000)) throw new UsageError('--iters must be an integer from 1 to 10000');
+    for (const n of names) {
+      for (const line of await SUITES[n].run({ iters })) console.log(JSON.stringify({ suite: n, ...line }));
+    }
+    return 0;
+  },
+};
