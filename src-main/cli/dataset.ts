@@ -27,10 +27,11 @@ Actions:
   delete <id>
   preview <id> --out <file.png> [--split train|test] [--per-class N]
                                         a thumbnail sheet per class
-  augment-preview <id> --pipeline <json> --out <dir> [--index I] [--n N] [--seed S]
+  augment-preview <id> --pipeline <json> --out <dir> [--index I] [--n N] [--seed S]   (alias: preview-augment)
                                         N augmented variants of one image as PNGs
 
-Ctrl-C cancels an import or download; nothing half-written is left behind.`;
+Ctrl-C cancels an import or download; nothing half-written is left behind.
+--json prints one JSON object per line on stdout; errors go to stderr with a non-zero exit code.`;
 
 function summaryLine(d: DatasetInfo): string {
   const [h, w, c] = d.shape;
@@ -90,7 +91,7 @@ export const datasetCommand: Command = {
     switch (action) {
       case 'list': {
         const list = await lib.list();
-        if (values.json) console.log(JSON.stringify(list, null, 2));
+        if (values.json) for (const d of list) console.log(JSON.stringify(d));
         else if (list.length === 0) console.log('The library is empty. Import files with `layerlab dataset import <path>` or `layerlab dataset download fashion-mnist`.');
         else console.log(list.map(summaryLine).join('\n'));
         return 0;
@@ -98,7 +99,7 @@ export const datasetCommand: Command = {
       case 'show': {
         if (!args[0]) throw new UsageError('Which dataset? layerlab dataset show <id>');
         const d = await lib.get(args[0]);
-        console.log(values.json ? JSON.stringify(d, null, 2) : detail(d));
+        console.log(values.json ? JSON.stringify(d) : detail(d));
         return 0;
       }
       case 'import':
@@ -144,7 +145,8 @@ export const datasetCommand: Command = {
         console.log(`Wrote ${values.out} (${p.sheetWidth}×${p.sheetHeight}, ${p.rowClasses.length} classes).`);
         return 0;
       }
-      case 'augment-preview': {
+      case 'augment-preview':
+      case 'preview-augment': {
         if (!args[0] || !values.out || !values.pipeline) throw new UsageError('layerlab dataset augment-preview <id> --pipeline <json> --out <dir>');
         let pipeline: unknown;
         try {

@@ -32,7 +32,7 @@ describe('layerlab dataset', () => {
   it('lists the shipped sample in a new data directory', async () => {
     const r = await run('dataset', 'list', '--json');
     expect(r.code).toBe(0);
-    const list = JSON.parse(r.out) as { id: string; splits: { train: { count: number } } }[];
+    const list = r.out.split('\n').map((l) => JSON.parse(l) as { id: string });
     expect(list.map((d) => d.id)).toEqual(['fashion-mnist-sample']);
   });
 
@@ -59,7 +59,7 @@ describe('layerlab dataset', () => {
     expect(r.code).toBe(0);
     expect(readFileSync(sheet).subarray(1, 4).toString()).toBe('PNG');
     const dir = join(scratch, 'aug');
-    const a = await run('dataset', 'augment-preview', 'fashion-mnist-sample', '--pipeline', '[{"op":"rotate","degrees":20,"p":1}]', '--out', dir, '--n', '4');
+    const a = await run('dataset', 'preview-augment', 'fashion-mnist-sample', '--pipeline', '[{"op":"rotate","degrees":20,"p":1}]', '--out', dir, '--n', '4');
     expect(a.code).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['variant-0.png', 'variant-1.png', 'variant-2.png', 'variant-3.png']);
   });
