@@ -8,7 +8,7 @@
  */
 import { ShapeError } from '../core/errors.ts';
 import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
-import { record } from '../core/tape.ts';
+import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { transpose } from './shape.ts';
 
@@ -123,8 +123,13 @@ function rowOp(mode: Mode, x: Tensor, axis: number): Tensor {
     const t = transpose(x, ax, -1);
     const r = rowOp(mode, t, -1);
     const back = transpose(r, ax, -1);
-    t.dispose();
-    r.dispose();
+    // The intermediates are nodes of the gradient graph: disposing them would cut x off from
+    // the loss, so with autodiff they live as long as the result.
+    if (needsGrad(x)) back.own(t, r);
+    else {
+      t.dispose();
+      r.dispose();
+    }
     return back;
   }
   const C = x.shape[x.rank - 1];

@@ -39,6 +39,20 @@ describe('softmax / logSoftmax', () => {
     expectClose(await s0.read(), ref, { rtol: 1e-5, atol: 1e-6 }, 'axis 0');
   });
 
+  for (const mode of ['softmax', 'logSoftmax'] as const) {
+    it(`${mode} along axis 0 passes gradients back to its input`, async () => {
+      const e = await getEngine();
+      await checkForwardBackward(e, {
+        label: `${mode} axis 0`,
+        inputs: [{ shape: [3, 4], data: randArray(12, 17, -3, 3) }],
+        gpu: ([x]) => (mode === 'softmax' ? E.softmax(x, 0) : E.logSoftmax(x, 0)),
+        cpu: ([x]) => permuteRef(softmaxRef(permuteRef(x, [3, 4], [1, 0]), 3, mode === 'logSoftmax'), [4, 3], [1, 0]),
+        fwdTol: { rtol: 1e-5, atol: 1e-6 },
+        bwdTol: BWD,
+      });
+    });
+  }
+
   it('folds more than 65535 rows', async () => {
     const e = await getEngine();
     const rows = 66_000;
