@@ -72,3 +72,5 @@ export * from './ops/softmax.ts';
 export * from './ops/losses.ts';
 export * from './ops/dropout.ts';
 export * from './nn/init.ts';
+export * from './ops/norm.ts';
+export * from './ops/attention.ts';
