@@ -74,3 +74,4 @@ export * from './ops/dropout.ts';
 export * from './nn/init.ts';
 export * from './ops/norm.ts';
 export * from './ops/attention.ts';
+export * from './optim/index.ts';
