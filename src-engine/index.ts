@@ -75,3 +75,4 @@ export * from './nn/init.ts';
 export * from './ops/norm.ts';
 export * from './ops/attention.ts';
 export * from './optim/index.ts';
+export * from './ops/recurrent.ts';
