@@ -76,3 +76,6 @@ export * from './ops/norm.ts';
 export * from './ops/attention.ts';
 export * from './optim/index.ts';
 export * from './ops/recurrent.ts';
+export * from './ops/conv.ts';
+export * from './ops/pool.ts';
+export * from './models/index.ts';

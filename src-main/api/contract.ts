@@ -13,15 +13,17 @@ import { z } from 'zod';
 
 import { systemCalls, systemEvents } from './calls/system.ts';
 import { datasetCalls, datasetEvents } from './calls/datasets.ts';
+import { modelCalls } from './calls/models.ts';
 
 export { SystemInfo, Progress } from './calls/system.ts';
 export { DatasetSummary } from './calls/datasets.ts';
+export { LayerRow, ModelFamilyInfo } from './calls/models.ts';
 
 /**
  * Calls: name → { args, result }. Names are `area.verb`; each area's table
  * lives in calls/<area>.ts and is merged here, so this stays the one list.
  */
-export const calls = { ...systemCalls, ...datasetCalls } as const;
+export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls } as const;
 
 /** Events: name → payload schema. Delivered to every connected renderer. */
 export const events = { ...systemEvents, ...datasetEvents } as const;

@@ -12,6 +12,7 @@ import { DatasetLibrary } from '../services/datasets/index.ts';
 import type { ServiceContext, Services } from './handlers/types.ts';
 import { systemHandlers } from './handlers/system.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
+import { modelHandlers } from './handlers/models.ts';
 
 export { EventHub } from './events.ts';
 export type { ServiceContext, Services } from './handlers/types.ts';
@@ -35,7 +36,7 @@ export function createServices(ctx: ServiceContext): Services {
 /** One handler per call; each area's handlers live in handlers/<area>.ts. */
 export function createHandlers(ctx: ServiceContext | Services): Handlers {
   const s = 'library' in ctx ? ctx : createServices(ctx);
-  return { ...systemHandlers(s), ...datasetHandlers(s) };
+  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers() };
 }
 
 /**

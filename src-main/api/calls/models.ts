@@ -17,6 +17,8 @@ export const LayerRow = z.object({
   flops: z.number(),
   /** Nesting depth (0 = top level) for indentation in the table and diagram. */
   depth: z.number().int().min(0).default(0),
+  /** Short summary of the settings, e.g. "5×5 s1 p2, 6". */
+  detail: z.string().default(''),
 });
 export type LayerRow = z.infer<typeof LayerRow>;
 
@@ -38,7 +40,8 @@ export const modelCalls = {
   /**
    * Layer table of a configuration. A bad configuration is not an API error:
    * it comes back as `error` with the offending layer path, so the form can
-   * mark the field or layer.
+   * mark the field or layer. Paths count the graph's `normalize` layer as
+   * `layers.0`, so a custom stack's i-th layer (0-based) is `layers.<i+1>`.
    */
   'models.describe': {
     args: z

@@ -1,0 +1,340 @@
+/**
+ * Pooling over NCHW tensors (PyTorch semantics): max pooling (any kernel,
+ * stride, padding; padding counts as −∞; gradient routed to the saved
+ * argmax), average pooling (countIncludePad), adaptive average pooling
+ * (bins start = ⌊i·H/oh⌋, end = ⌈(i+1)·H/oh⌉) and global average pooling.
+ *
+ * Forward kernels run one invocation per output element; backward kernels
+ * one invocation per INPUT element, gathering from the outputs whose windows
+ * contain it (no atomics, deterministic). Regular and adaptive average
+ * pooling share one pair of kernels (window rule chosen by a uniform).
+ */
+import { ShapeError } from '../core/errors.ts';
+import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { record } from '../core/tape.ts';
+import { empty, type Tensor } from '../core/tensor.ts';
+import { mean } from './reduce.ts';
+
+type Pair = number | readonly [number, number];
+
+export interface MaxPool2dOptions {
+  kernel: Pair;
+  /** Default: the kernel size. */
+  stride?: Pair;
+  padding?: Pair;
+}
+
+export interface AvgPool2dOptions extends MaxPool2dOptions {
+  /** Count padded zeros in the divisor (PyTorch's default, true). */
+  countIncludePad?: boolean;
+}
+
+/** Uniforms shared by every pooling kernel (mirrored by poolParams). */
+const WGSL_P = /* wgsl */ `
+struct P { n: u32, H: u32, W: u32, Ho: u32,
+           Wo: u32, kH: i32, kW: i32, sH: i32,
+           sW: i32, pH: i32, pW: i32, mode: u32 }`;
+
+/*
+ * Window of output (oh, ow) for average pooling: returns (hs, he, ws, we)
+ * clipped to the input, and the divisor in `div`.
+ *   mode 0: regular, divisor counts the padding;   mode 1: regular, divisor = valid cells;
+ *   mode 2: adaptive bins ⌊i·H/Ho⌋ .. ⌈(i+1)·H/Ho⌉.
+ */
+const WGSL_AVG_WINDOW = /* wgsl */ `
+fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
+  let H = i32(p.H); let W = i32(p.W);
+  if (p.mode == 2u) {
+    let Ho = i32(p.Ho); let Wo = i32(p.Wo);
+    let hs = (oh * H) / Ho; let he = ((oh + 1) * H + Ho - 1) / Ho;
+    let ws = (ow * W) / Wo; let we = ((ow + 1) * W + Wo - 1) / Wo;
+    *div = f32((he - hs) * (we - ws));
+    return vec4<i32>(hs, he, ws, we);
+  }
+  var hs = oh * p.sH - p.pH; var he = min(hs + p.kH, H + p.pH);
+  var ws = ow * p.sW - p.pW; var we = min(ws + p.kW, W + p.pW);
+  let full = f32((he - hs) * (we - ws));
+  hs = max(hs, 0); ws = max(ws, 0); he = min(he, H); we = min(we, W);
+  *div = select(f32((he - hs) * (we - ws)), full, p.mode == 0u);
+  return vec4<i32>(hs, he, ws, we);
+}
+`;
+
+/*
+ * maxpool_fwd: x [planes, H, W] → out [planes, Ho, Wo], idx (i32, same shape) =
+ * ih·W + iw of the first maximum in scan order (NaN wins, as in PyTorch);
+ * cells in the padding are skipped (−∞). One invocation per output; 1-D, folded.
+ */
+const MAXPOOL_FWD = kernel(
+  'maxpool_fwd',
+  /* wgsl */ `
+${WGSL_P}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
+@group(0) @binding(3) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+  let HoWo = p.Ho * p.Wo;
+  let plane = i / HoWo;
+  let r = i % HoWo;
+  let hs = i32(r / p.Wo) * p.sH - p.pH;
+  let ws = i32(r % p.Wo) * p.sW - p.pW;
+  let H = i32(p.H); let W = i32(p.W);
+  let base = plane * p.H * p.W;
+  // -inf from a runtime value: Dawn rejects a constant expression that evaluates to -inf.
+  let neg_inf_bits = 0xff800000u;
+  var best = bitcast<f32>(neg_inf_bits);
+  var arg = -1;
+  for (var ih = max(hs, 0); ih < min(hs + p.kH, H); ih++) {
+    for (var iw = max(ws, 0); iw < min(ws + p.kW, W); iw++) {
+      let j = ih * W + iw;
+      let v = x[base + u32(j)];
+      if (arg < 0 || v > best || v != v) { best = v; arg = j; }
+    }
+  }
+  out[i] = best;
+  idx[i] = arg;
+}`,
+  ['read', 'write', 'write', 'uniform'],
+);
+
+/*
+ * maxpool_bwd: dx [planes, H, W] from gy, idx [planes, Ho, Wo]: invocation per
+ * input cell (ih, iw) sums gy over the outputs whose window contains it and
+ * whose argmax is this cell. One invocation per input; 1-D, folded.
+ */
+const MAXPOOL_BWD = kernel(
+  'maxpool_bwd',
+  /* wgsl */ `
+${WGSL_P}
+@group(0) @binding(0) var<storage, read> gy: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+  let HW = p.H * p.W;
+  let plane = i / HW;
+  let j = i32(i % HW);
+  let ih = j / i32(p.W);
+  let iw = j % i32(p.W);
+  // Outputs o with o·s − p ≤ i ≤ o·s − p + k − 1.
+  let nh = ih + p.pH - p.kH + 1;
+  let nw = iw + p.pW - p.kW + 1;
+  let oh0 = select(0, (nh + p.sH - 1) / p.sH, nh > 0);
+  let ow0 = select(0, (nw + p.sW - 1) / p.sW, nw > 0);
+  let oh1 = min((ih + p.pH) / p.sH, i32(p.Ho) - 1);
+  let ow1 = min((iw + p.pW) / p.sW, i32(p.Wo) - 1);
+  let base = plane * p.Ho * p.Wo;
+  var acc = 0.0;
+  for (var oh = oh0; oh <= oh1; oh++) {
+    for (var ow = ow0; ow <= ow1; ow++) {
+      let o = base + u32(oh) * p.Wo + u32(ow);
+      if (idx[o] == j) { acc += gy[o]; }
+    }
+  }
+  dx[i] = acc;
+}`,
+  ['read', 'read', 'write', 'uniform'],
+);
+
+/*
+ * avgpool_fwd: out [planes, Ho, Wo] = mean of x [planes, H, W] over
+ * avg_window (regular or adaptive, see above). One invocation per output.
+ */
+const AVGPOOL_FWD = kernel(
+  'avgpool_fwd',
+  /* wgsl */ `
+${WGSL_P}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+${WGSL_AVG_WINDOW}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+  let HoWo = p.Ho * p.Wo;
+  let plane = i / HoWo;
+  let r = i % HoWo;
+  var div = 1.0;
+  let win = avg_window(i32(r / p.Wo), i32(r % p.Wo), &div);
+  let base = plane * p.H * p.W;
+  var acc = 0.0;
+  for (var ih = win.x; ih < win.y; ih++) {
+    for (var iw = win.z; iw < win.w; iw++) { acc += x[base + u32(ih) * p.W + u32(iw)]; }
+  }
+  out[i] = acc / div;
+}`,
+  ['read', 'write', 'uniform'],
+);
+
+/*
+ * avgpool_bwd: dx [planes, H, W] = Σ gy[o] / div(o) over the outputs o whose
+ * window contains the input cell. Candidate ranges are a superset (regular:
+ * o·s − p ≤ i < o·s − p + k; adaptive: ⌊i·Ho/H⌋ .. ⌈(i+1)·Ho/H⌉ − 1), each
+ * candidate is checked against avg_window. One invocation per input.
+ */
+const AVGPOOL_BWD = kernel(
+  'avgpool_bwd',
+  /* wgsl */ `
+${WGSL_P}
+@group(0) @binding(0) var<storage, read> gy: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+${WGSL_AVG_WINDOW}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+  let HW = p.H * p.W;
+  let plane = i / HW;
+  let j = i32(i % HW);
+  let ih = j / i32(p.W);
+  let iw = j % i32(p.W);
+  let H = i32(p.H); let W = i32(p.W); let Ho = i32(p.Ho); let Wo = i32(p.Wo);
+  var oh0: i32; var oh1: i32; var ow0: i32; var ow1: i32;
+  if (p.mode == 2u) {
+    oh0 = (ih * Ho) / H; oh1 = ((ih + 1) * Ho + H - 1) / H - 1;
+    ow0 = (iw * Wo) / W; ow1 = ((iw + 1) * Wo + W - 1) / W - 1;
+  } else {
+    let nh = ih + p.pH - p.kH + 1;
+    let nw = iw + p.pW - p.kW + 1;
+    oh0 = select(0, (nh + p.sH - 1) / p.sH, nh > 0);
+    ow0 = select(0, (nw + p.sW - 1) / p.sW, nw > 0);
+    oh1 = (ih + p.pH) / p.sH;
+    ow1 = (iw + p.pW) / p.sW;
+  }
+  oh1 = min(oh1, Ho - 1);
+  ow1 = min(ow1, Wo - 1);
+  let base = plane * p.Ho * p.Wo;
+  var acc = 0.0;
+  for (var oh = oh0; oh <= oh1; oh++) {
+    for (var ow = ow0; ow <= ow1; ow++) {
+      var div = 1.0;
+      let win = avg_window(oh, ow, &div);
+      if (ih >= win.x && ih < win.y && iw >= win.z && iw < win.w) {
+        acc += gy[base + u32(oh) * p.Wo + u32(ow)] / div;
+      }
+    }
+  }
+  dx[i] = acc;
+}`,
+  ['read', 'write', 'uniform'],
+);
+
+interface PoolGeom {
+  planes: number;
+  H: number;
+  W: number;
+  Ho: number;
+  Wo: number;
+  kH: number;
+  kW: number;
+  sH: number;
+  sW: number;
+  pH: number;
+  pW: number;
+  /** 0 avg counting padding (and max), 1 avg over valid cells, 2 adaptive. */
+  mode: number;
+}
+
+function poolParams(n: number, g: PoolGeom): Params {
+  return new Params()
+    .u32(n).u32(g.H).u32(g.W).u32(g.Ho)
+    .u32(g.Wo).i32(g.kH).i32(g.kW).i32(g.sH)
+    .i32(g.sW).i32(g.pH).i32(g.pW).u32(g.mode);
+}
+
+function pair(op: string, name: string, v: Pair | undefined, dflt: [number, number], min: number, shape: readonly number[]): [number, number] {
+  const p: [number, number] = v === undefined ? dflt : typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x) && x >= min)) {
+    throw new ShapeError(op, `${name} must be an integer ≥ ${min} (or a pair of them), got ${JSON.stringify(v)}`, [shape]);
+  }
+  return p;
+}
+
+/** Validates x and the window options; output size as PyTorch (floor mode). */
+function windowGeom(op: string, x: Tensor, opt: MaxPool2dOptions, mode: number): PoolGeom {
+  if (x.rank !== 4 || x.dtype !== 'f32') throw new ShapeError(op, 'expects a float32 [N, C, H, W] tensor', [x.shape]);
+  const [N, C, H, W] = x.shape;
+  const [kH, kW] = pair(op, 'kernel', opt.kernel, [1, 1], 1, x.shape);
+  const [sH, sW] = pair(op, 'stride', opt.stride, [kH, kW], 1, x.shape);
+  const [pH, pW] = pair(op, 'padding', opt.padding, [0, 0], 0, x.shape);
+  if (2 * pH > kH || 2 * pW > kW) {
+    throw new ShapeError(op, `padding (${pH}, ${pW}) must be at most half the kernel (${kH}, ${kW})`, [x.shape]);
+  }
+  const Ho = Math.floor((H + 2 * pH - kH) / sH) + 1;
+  const Wo = Math.floor((W + 2 * pW - kW) / sW) + 1;
+  if (Ho < 1 || Wo < 1) throw new ShapeError(op, `kernel ${kH}×${kW} does not fit the padded input ${H + 2 * pH}×${W + 2 * pW}`, [x.shape]);
+  return { planes: N * C, H, W, Ho, Wo, kH, kW, sH, sW, pH, pW, mode };
+}
+
+/**
+ * Max pooling: x [N, C, H, W] → [N, C, Ho, Wo], Ho = ⌊(H + 2p − k)/s⌋ + 1.
+ * The argmax (i32, ih·W + iw per output) is kept with the output for backward.
+ */
+export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
+  const g = windowGeom('maxPool2d', x, opt, 0);
+  const engine = x.engine;
+  const outShape = [x.shape[0], x.shape[1], g.Ho, g.Wo];
+  const out = empty(engine, outShape); // [N, C, Ho, Wo]
+  const idx = empty(engine, outShape, 'i32'); // [N, C, Ho, Wo] argmax within the plane
+  if (out.size > 0) engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
+  const res = record('maxPool2d', [x], out, (gy) => {
+    const dx = empty(engine, x.shape); // [N, C, H, W]
+    if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+    return [dx];
+  });
+  if (res.node) res.own(idx);
+  else idx.dispose();
+  return res;
+}
+
+function avgPool(op: string, x: Tensor, g: PoolGeom): Tensor {
+  const engine = x.engine;
+  const out = empty(engine, [x.shape[0], x.shape[1], g.Ho, g.Wo]); // [N, C, Ho, Wo]
+  if (out.size > 0) engine.run(AVGPOOL_FWD, [x, out], poolParams(out.size, g), Math.ceil(out.size / 256));
+  return record(op, [x], out, (gy) => {
+    const dx = empty(engine, x.shape); // [N, C, H, W]
+    if (dx.size > 0) engine.run(AVGPOOL_BWD, [gy, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+    return [dx];
+  });
+}
+
+/** Average pooling (countIncludePad default true, as PyTorch). */
+export function avgPool2d(x: Tensor, opt: AvgPool2dOptions): Tensor {
+  return avgPool('avgPool2d', x, windowGeom('avgPool2d', x, opt, opt.countIncludePad === false ? 1 : 0));
+}
+
+/**
+ * Adaptive average pooling to [oh, ow] with PyTorch's bins: output i covers
+ * ⌊i·H/oh⌋ ≤ h < ⌈(i+1)·H/oh⌉ (bins overlap when oh does not divide H).
+ */
+export function adaptiveAvgPool2d(x: Tensor, outSize: number | readonly [number, number]): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  if (x.rank !== 4 || x.dtype !== 'f32') throw new ShapeError(op, 'expects a float32 [N, C, H, W] tensor', [x.shape]);
+  const [Ho, Wo] = pair(op, 'output size', outSize, [1, 1], 1, x.shape);
+  const [N, C, H, W] = x.shape;
+  if (H < 1 || W < 1) throw new ShapeError(op, 'input plane is empty', [x.shape]);
+  return avgPool(op, x, { planes: N * C, H, W, Ho, Wo, kH: 1, kW: 1, sH: 1, sW: 1, pH: 0, pW: 0, mode: 2 });
+}
+
+/** Mean over H and W: [N, C, H, W] → [N, C, 1, 1]. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  if (x.rank !== 4 || x.dtype !== 'f32') throw new ShapeError('globalAvgPool2d', 'expects a float32 [N, C, H, W] tensor', [x.shape]);
+  return mean(x, [2, 3], true); // [N, C, 1, 1]
+}

@@ -1,0 +1,231 @@
+/**
+ * conv2d / conv1d (implicit GEMM) against the float64 CPU reference:
+ * forward, and backward (dx, dw, db) against central finite differences of
+ * the reference on small shapes, and against the analytic reference backward
+ * on shapes that exercise multiple tiles, the 64-wide tile, split-K
+ * weight-grad and folded dispatches.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  backward,
+  conv1d,
+  conv2d,
+  fromTypedArray,
+  ShapeError,
+  type Activation,
+  type Tensor,
+} from '../../src-engine/index.ts';
+import { checkForwardBackward, expectClose, getEngine, randArray, sizeOf } from './helpers.ts';
+import { activationsRef } from './reference/elementwise.ts';
+import { conv2dBackwardRef, conv2dRef, convOutSize, type ConvRefOpts } from './reference/conv.ts';
+
+const FWD = { rtol: 1e-4, atol: 1e-5 };
+const BWD = { rtol: 1e-3, atol: 1e-4 };
+
+interface Case {
+  name: string;
+  x: [number, number, number, number];
+  w: [number, number, number, number];
+  bias: boolean;
+  o: ConvRefOpts;
+  act?: Activation;
+}
+
+const opts = (o: ConvRefOpts) => ({ stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups });
+
+describe('conv2d forward + backward vs finite differences', () => {
+  const cases: Case[] = [
+    { name: '3×3 pad 1, odd 7×9, batch 2, bias', x: [2, 3, 7, 9], w: [4, 3, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: '3×3 stride 2, no padding, 9×7', x: [2, 3, 9, 7], w: [5, 3, 3, 3], bias: true, o: { stride: [2, 2] } },
+    { name: '5×5 stride 2 pad 2, 11×10', x: [1, 2, 11, 10], w: [3, 2, 5, 5], bias: false, o: { stride: [2, 2], padding: [2, 2] } },
+    { name: 'dilation 2, pad 2', x: [2, 2, 9, 9], w: [3, 2, 3, 3], bias: true, o: { dilation: [2, 2], padding: [2, 2] } },
+    { name: 'groups 2', x: [2, 4, 6, 7], w: [6, 2, 3, 3], bias: true, o: { groups: 2, padding: [1, 1] } },
+    { name: 'depthwise (groups = C), stride 2', x: [2, 5, 7, 6], w: [5, 1, 3, 3], bias: true, o: { groups: 5, padding: [1, 1], stride: [2, 2] } },
+    { name: 'depthwise with channel multiplier 2', x: [1, 3, 6, 6], w: [6, 1, 3, 3], bias: false, o: { groups: 3 } },
+    { name: 'non-square 2×5 kernel, stride [1, 2], pad [1, 2]', x: [2, 3, 8, 11], w: [4, 3, 2, 5], bias: true, o: { stride: [1, 2], padding: [1, 2] } },
+    { name: '1×1 kernel', x: [3, 6, 5, 5], w: [7, 6, 1, 1], bias: true, o: {} },
+    { name: '2×2 kernel, stride 3 (skipped inputs)', x: [1, 2, 10, 10], w: [2, 2, 2, 2], bias: true, o: { stride: [3, 3] } },
+    { name: 'stride 2, dilation 2, pad [2, 1], rectangular', x: [2, 2, 11, 8], w: [3, 2, 3, 2], bias: true, o: { stride: [2, 2], dilation: [2, 2], padding: [2, 1] } },
+    { name: 'fused bias + relu', x: [2, 3, 6, 6], w: [4, 3, 3, 3], bias: true, o: { padding: [1, 1] }, act: 'relu' },
+    { name: 'fused bias + gelu (keeps the pre-activation)', x: [1, 3, 6, 5], w: [4, 3, 3, 3], bias: true, o: { padding: [1, 1] }, act: 'gelu' },
+    { name: 'fused leakyRelu, no bias', x: [1, 2, 5, 5], w: [3, 2, 3, 3], bias: false, o: {}, act: 'leakyRelu' },
+    { name: 'fused tanh, groups 2 stride 2', x: [2, 4, 7, 7], w: [4, 2, 3, 3], bias: true, o: { groups: 2, stride: [2, 2], padding: [1, 1] }, act: 'tanh' },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const e = await getEngine();
+      const act = c.act ?? 'none';
+      const f = act === 'none' ? (v: number) => v : (activationsRef as Record<string, (v: number) => number>)[act];
+      const inputs = [
+        { shape: c.x, data: randArray(sizeOf(c.x), sizeOf(c.x) + 1) },
+        { shape: c.w, data: randArray(sizeOf(c.w), sizeOf(c.w) + 2) },
+      ];
+      if (c.bias) inputs.push({ shape: [c.w[0]] as never, data: randArray(c.w[0], 3) });
+      await checkForwardBackward(e, {
+        label: c.name,
+        inputs,
+        gpu: ([x, w, b]) => conv2d(x, w, b ?? null, { ...opts(c.o), activation: act }),
+        cpu: ([x, w, b]) => conv2dRef(x, c.x, w, c.w, b ?? null, c.o).map((v) => f(v)),
+        fwdTol: FWD,
+        bwdTol: BWD,
+      });
+    });
+  }
+});
+
+describe('conv2d reference backward', () => {
+  it('agrees with finite differences (float64)', () => {
+    const xs = [2, 4, 6, 5];
+    const ws = [4, 2, 3, 2];
+    const o: ConvRefOpts = { stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 2 };
+    const x = Float64Array.from(randArray(sizeOf(xs), 1));
+    const w = Float64Array.from(randArray(sizeOf(ws), 2));
+    const [Ho, Wo] = convOutSize(6, 5, 3, 2, o);
+    const g = Float64Array.from(randArray(2 * 4 * Ho * Wo, 3));
+    const { dx, dw, db } = conv2dBackwardRef(x, xs, w, ws, g, o);
+    const loss = (xv: Float64Array, wv: Float64Array, bv: Float64Array | null) =>
+      conv2dRef(xv, xs, wv, ws, bv, o).reduce((s, v, i) => s + v * g[i], 0);
+    const eps = 1e-6;
+    const fd = (arr: Float64Array, i: number, f: () => number): number => {
+      const keep = arr[i];
+      arr[i] = keep + eps;
+      const p = f();
+      arr[i] = keep - eps;
+      const m = f();
+      arr[i] = keep;
+      return (p - m) / (2 * eps);
+    };
+    for (let i = 0; i < x.length; i++) expect(Math.abs(fd(x, i, () => loss(x, w, null)) - dx[i])).toBeLessThan(1e-7);
+    for (let i = 0; i < w.length; i++) expect(Math.abs(fd(w, i, () => loss(x, w, null)) - dw[i])).toBeLessThan(1e-7);
+    const b = new Float64Array(4);
+    for (let i = 0; i < 4; i++) expect(Math.abs(fd(b, i, () => loss(x, w, b)) - db[i])).toBeLessThan(1e-7);
+  });
+});
+
+/** Forward, dx, dw, db of one conv against the analytic reference. */
+async function checkAnalytic(c: Case, label = c.name): Promise<void> {
+  const e = await getEngine();
+  const xd = randArray(sizeOf(c.x), sizeOf(c.x) + 5);
+  const wd = randArray(sizeOf(c.w), sizeOf(c.w) + 6);
+  const bd = randArray(c.w[0], 7);
+  const x = fromTypedArray(e, xd, c.x);
+  const w = fromTypedArray(e, wd, c.w);
+  const b = fromTypedArray(e, bd, [c.w[0]]);
+  x.requiresGrad = w.requiresGrad = b.requiresGrad = true;
+  const y = conv2d(x, w, c.bias ? b : null, opts(c.o));
+  const [Ho, Wo] = convOutSize(c.x[2], c.x[3], c.w[2], c.w[3], c.o);
+  expect(y.shape).toEqual([c.x[0], c.w[0], Ho, Wo]);
+  expectClose(await y.read(), conv2dRef(xd, c.x, wd, c.w, c.bias ? bd : null, c.o), FWD, `${label} forward`);
+  const gd = randArray(y.size, 8);
+  const gy = fromTypedArray(e, gd, y.shape);
+  backward(y, gy);
+  const ref = conv2dBackwardRef(xd, c.x, wd, c.w, gd, c.o);
+  expectClose(await x.grad!.read(), ref.dx, FWD, `${label} dx`);
+  expectClose(await w.grad!.read(), ref.dw, FWD, `${label} dw`);
+  if (c.bias) expectClose(await b.grad!.read(), ref.db, FWD, `${label} db`);
+  for (const t of [x, w, b, y, gy] as Tensor[]) t.dispose();
+}
+
+describe('conv2d on larger shapes vs the analytic reference', () => {
+  const cases: Case[] = [
+    { name: 'M = 18 (64-wide tile), N·Ho·Wo = 969 not a tile multiple', x: [3, 5, 17, 19], w: [18, 5, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: '70 output channels (two M tiles), K = 72', x: [2, 8, 12, 12], w: [70, 8, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: 'split-K weight-grad (N·Ho·Wo = 1024)', x: [4, 3, 16, 16], w: [8, 3, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: 'strided input-grad with 20 channels', x: [2, 20, 15, 15], w: [24, 20, 3, 3], bias: true, o: { stride: [2, 2], padding: [1, 1] } },
+    { name: 'groups 2 with 20 channels per group, dilation 2', x: [2, 40, 9, 9], w: [40, 20, 3, 3], bias: false, o: { groups: 2, dilation: [2, 2], padding: [2, 2] } },
+    { name: 'depthwise 32 channels, 5×5, stride 2', x: [3, 32, 13, 11], w: [32, 1, 5, 5], bias: true, o: { groups: 32, padding: [2, 2], stride: [2, 2] } },
+    { name: 'LeNet-like 1→6, 28×28, k5', x: [8, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: {} },
+    { name: 'ResNet-like 16→16, 32×32, k3 pad 1', x: [4, 16, 32, 32], w: [16, 16, 3, 3], bias: false, o: { padding: [1, 1] } },
+  ];
+  for (const c of cases) it(c.name, () => checkAnalytic(c));
+
+  it('depthwise over 66000 channels: more than 65535 workgroups, folded', async () => {
+    const e = await getEngine();
+    const C = 66_000;
+    expect(C).toBeGreaterThan(e.limits.maxWorkgroupsPerDimension);
+    await checkAnalytic({ name: 'folded depthwise', x: [1, C, 3, 3], w: [C, 1, 2, 2], bias: true, o: { groups: C } });
+  });
+
+  it('folding path with a lowered workgroup limit (8 per dimension)', async () => {
+    const e = await getEngine();
+    const limits = e.limits as { maxWorkgroupsPerDimension: number };
+    const keep = limits.maxWorkgroupsPerDimension;
+    limits.maxWorkgroupsPerDimension = 8;
+    try {
+      // 1920 output columns: 30 tiles per dispatch, folded into an 8 × 4 grid.
+      await checkAnalytic({ name: 'lowered limit', x: [2, 3, 24, 40], w: [20, 3, 3, 3], bias: true, o: { padding: [1, 1] } });
+    } finally {
+      limits.maxWorkgroupsPerDimension = keep;
+    }
+  });
+
+  it('keeps the number of distinct conv pipelines small', async () => {
+    const e = await getEngine();
+    const conv = e.compiledKernels().filter((k) => k.startsWith('conv_'));
+    expect(conv.length).toBeGreaterThan(0);
+    expect(conv.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('conv1d', () => {
+  const cases: Array<{ name: string; x: [number, number, number]; w: [number, number, number]; o: { stride?: number; padding?: number; dilation?: number; groups?: number } }> = [
+    { name: 'k3 stride 2 pad 1', x: [2, 3, 11], w: [4, 3, 3], o: { stride: 2, padding: 1 } },
+    { name: 'dilation 2, groups 2', x: [2, 4, 13], w: [6, 2, 3], o: { dilation: 2, groups: 2, padding: 2 } },
+  ];
+  for (const c of cases) {
+    it(`matches conv2d over H = 1 (forward + finite differences): ${c.name}`, async () => {
+      const e = await getEngine();
+      const o: ConvRefOpts = {
+        stride: [1, c.o.stride ?? 1],
+        padding: [0, c.o.padding ?? 0],
+        dilation: [1, c.o.dilation ?? 1],
+        groups: c.o.groups,
+      };
+      const x4 = [c.x[0], c.x[1], 1, c.x[2]];
+      const w4 = [c.w[0], c.w[1], 1, c.w[2]];
+      await checkForwardBackward(e, {
+        label: `conv1d ${c.name}`,
+        inputs: [
+          { shape: c.x, data: randArray(sizeOf(c.x), 31) },
+          { shape: c.w, data: randArray(sizeOf(c.w), 32) },
+          { shape: [c.w[0]], data: randArray(c.w[0], 33) },
+        ],
+        gpu: ([x, w, b]) => {
+          const y = conv1d(x, w, b, c.o);
+          expect(y.shape).toEqual([c.x[0], c.w[0], convOutSize(1, c.x[2], 1, c.w[2], o)[1]]);
+          return y;
+        },
+        cpu: ([x, w, b]) => conv2dRef(x, x4, w, w4, b, o),
+        fwdTol: FWD,
+        bwdTol: BWD,
+      });
+    });
+  }
+});
+
+describe('conv errors', () => {
+  it('a wrong channel count throws ShapeError naming both shapes', async () => {
+    const e = await getEngine();
+    const x = fromTypedArray(e, new Float32Array(75), [1, 3, 5, 5]);
+    const w = fromTypedArray(e, new Float32Array(72), [4, 2, 3, 3]);
+    expect(() => conv2d(x, w)).toThrow(ShapeError);
+    expect(() => conv2d(x, w)).toThrow(/3 channels.*\[1, 3, 5, 5\] and \[4, 2, 3, 3\]/);
+    const x1 = fromTypedArray(e, new Float32Array(15), [1, 3, 5]);
+    const w1 = fromTypedArray(e, new Float32Array(16), [4, 2, 2]);
+    expect(() => conv1d(x1, w1)).toThrow(/\[1, 3, 5\] and \[4, 2, 2\]/);
+    [x, w, x1, w1].forEach((t) => t.dispose());
+  });
+
+  it('rejects groups that do not divide the channels, a kernel larger than the input, and bad bias', async () => {
+    const e = await getEngine();
+    const x = fromTypedArray(e, new Float32Array(1 * 4 * 3 * 3), [1, 4, 3, 3]);
+    const w3 = fromTypedArray(e, new Float32Array(6 * 2 * 3 * 3), [6, 2, 3, 3]);
+    expect(() => conv2d(x, w3, null, { groups: 3 })).toThrow(ShapeError);
+    const w5 = fromTypedArray(e, new Float32Array(2 * 4 * 5 * 5), [2, 4, 5, 5]);
+    expect(() => conv2d(x, w5)).toThrow(/does not fit/);
+    const b = fromTypedArray(e, new Float32Array(3), [3]);
+    expect(() => conv2d(x, w5, b, { padding: 1 })).toThrow(/bias/);
+    expect(() => conv2d(x, w5, null, { stride: 0, padding: 1 })).toThrow(/stride/);
+    [x, w3, w5, b].forEach((t) => t.dispose());
+  });
+});
