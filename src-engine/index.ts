@@ -79,3 +79,4 @@ export * from './ops/recurrent.ts';
 export * from './ops/conv.ts';
 export * from './ops/pool.ts';
 export * from './models/index.ts';
+export * from './train/index.ts';

@@ -13,20 +13,24 @@ import { z } from 'zod';
 
 import { systemCalls, systemEvents } from './calls/system.ts';
 import { datasetCalls, datasetEvents } from './calls/datasets.ts';
+import { runCalls, runEvents } from './calls/runs.ts';
 import { modelCalls } from './calls/models.ts';
+import { exportCalls } from './calls/export.ts';
 
 export { SystemInfo, Progress } from './calls/system.ts';
 export { DatasetSummary } from './calls/datasets.ts';
+export { RunSummary, RunDetail, RunStatus, RunResults, MetricRecord, RunConfigInput, RunState } from './calls/runs.ts';
 export { LayerRow, ModelFamilyInfo } from './calls/models.ts';
+export { ExportFormat, ExportResult } from './calls/export.ts';
 
 /**
  * Calls: name → { args, result }. Names are `area.verb`; each area's table
  * lives in calls/<area>.ts and is merged here, so this stays the one list.
  */
-export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls } as const;
+export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls, ...runCalls, ...exportCalls } as const;
 
 /** Events: name → payload schema. Delivered to every connected renderer. */
-export const events = { ...systemEvents, ...datasetEvents } as const;
+export const events = { ...systemEvents, ...datasetEvents, ...runEvents } as const;
 
 export type CallName = keyof typeof calls;
 export type EventName = keyof typeof events;

@@ -13,6 +13,9 @@ import type { ServiceContext, Services } from './handlers/types.ts';
 import { systemHandlers } from './handlers/system.ts';
 import { datasetHandlers } from './handlers/datasets.ts';
 import { modelHandlers } from './handlers/models.ts';
+import { runHandlers } from './handlers/runs.ts';
+import { exportHandlers } from './handlers/export.ts';
+import { RunManager } from '../services/runs/index.ts';
 
 export { EventHub } from './events.ts';
 export type { ServiceContext, Services } from './handlers/types.ts';
@@ -30,13 +33,14 @@ export function createServices(ctx: ServiceContext): Services {
     library: new DatasetLibrary(layout),
     tasks: new TaskRegistry(),
     uploadsDir: join(layout.tmp, 'uploads'),
+    runs: new RunManager({ dataDir: ctx.dataDir, events: ctx.hub }),
   };
 }
 
 /** One handler per call; each area's handlers live in handlers/<area>.ts. */
 export function createHandlers(ctx: ServiceContext | Services): Handlers {
   const s = 'library' in ctx ? ctx : createServices(ctx);
-  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers() };
+  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers(), ...runHandlers(s), ...exportHandlers(s) };
 }
 
 /**

@@ -21,6 +21,10 @@ export const SUITES: Record<string, Suite> = {
     summary: 'Fashion-MNIST import time; augmented images/s through the batch producer vs naive sharp',
     run: async () => (await import('../services/batches/bench-data.ts')).benchData(),
   },
+  train: {
+    summary: 'training images/s at batch 64 for every model family (28x28x1, 32x32x3); LeNet-5 vs TF.js WebGPU; lenet5_roofline; step breakdown',
+    run: async () => (await import('../../bench/train.ts')).runTrainBench({ log: (l) => console.error(l) }),
+  },
 };
 
 export const benchCommand: Command = {

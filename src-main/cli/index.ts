@@ -7,6 +7,10 @@ import { infoCommand } from './info.ts';
 import { webCommand } from './web.ts';
 import { datasetCommand } from './dataset.ts';
 import { benchCommand } from './bench.ts';
+import { exportCommand } from './export.ts';
+import { evalCommand, resumeCommand, trainCommand } from './train.ts';
+import { runsCommand } from './runs.ts';
+import { modelsCommand } from './models.ts';
 
 export interface Command {
   name: string;
@@ -15,7 +19,7 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-export const COMMANDS: Command[] = [infoCommand, webCommand, datasetCommand, benchCommand];
+export const COMMANDS: Command[] = [infoCommand, webCommand, datasetCommand, benchCommand, trainCommand, resumeCommand, evalCommand, runsCommand, modelsCommand, exportCommand];
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

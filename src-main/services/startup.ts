@@ -4,6 +4,8 @@ import { ensureSampleInstalled } from './datasets/index.ts';
 
 export async function prepareServices(s: Services): Promise<void> {
   await s.library.cleanupStaleTemp();
+  // Runs left running by a dead process become 'interrupted'; runs it had queued are queued here.
+  await s.runs.recover();
   try {
     if (await ensureSampleInstalled(s.layout)) s.hub.emit('datasets.changed', { reason: 'sample', id: 'fashion-mnist-sample' });
   } catch (e) {

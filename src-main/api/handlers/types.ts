@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type { DataDirLayout } from '../../services/data-dir.ts';
 import type { DatasetLibrary } from '../../services/datasets/index.ts';
+import type { RunManager } from '../../services/runs/index.ts';
 import type { EventHub } from '../events.ts';
 import type { TaskRegistry } from '../tasks.ts';
 
@@ -24,4 +25,6 @@ export interface Services extends ServiceContext {
   tasks: TaskRegistry;
   /** Where the web host stores uploaded files until `datasets.import` consumes them. */
   uploadsDir: string;
+  /** Training runs: queue, worker threads, run store. */
+  runs: RunManager;
 }
