@@ -8,7 +8,15 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve('src-main/electron/main.ts') } },
+      rollupOptions: {
+        input: {
+          index: resolve('src-main/electron/main.ts'),
+          // Worker-thread entries, emitted next to index.js where worker-host.ts and the batch
+          // producer look for them in a bundled build (from source they run through tsx).
+          'train-worker': resolve('src-main/services/runs/train-worker.ts'),
+          'augment-worker': resolve('src-main/services/batches/augment-worker.ts'),
+        },
+      },
     },
   },
   preload: {

@@ -20,10 +20,10 @@
  * must host this manager in a separate Node process (same messages).
  *
  * Bundling: the worker entry is `train-worker.ts`, started through tsx from
- * source (worker-host.ts). An electron-vite build must emit it as its own
- * entry next to the main bundle (`train-worker.js`, and the augmentation
- * worker `augment-worker.js` likewise) — electron.vite.config.ts does not do
- * that yet; pass `workerUrl` when it does.
+ * source (worker-host.ts). The electron-vite build emits it as its own entry
+ * next to the main bundle (`out/main/train-worker.js`, and the augmentation
+ * worker `augment-worker.js` likewise; electron.vite.config.ts), where
+ * worker-host.ts looks for them.
  *
  * Ownership: status.json records the pid of the process that trains or will
  * train a run; a run whose owner died shows as `interrupted` (store.ts) and
