@@ -14,8 +14,21 @@ interface Suite {
 
 export const SUITES: Record<string, Suite> = {
   engine: {
-    summary: 'matmul (and conv when present) GFLOP/s, ours vs TensorFlow.js WebGPU on the same adapter',
-    run: async (o) => (await import('../../bench/engine.ts')).runEngineBench({ iters: o.iters, log: (l) => console.error(l) }),
+    summary: 'matmul GFLOP/s, conv and GRU training-step ms, ours vs TensorFlow.js WebGPU on the same adapter',
+    run: async (o) => {
+      const lines: object[] = await (await import('../../bench/engine.ts')).runEngineBench({ iters: o.iters, log: (l) => console.error(l) });
+      // The GRU line: a training step (forward + backward) of one GRU layer, ms, vs the same in TF.js.
+      const r = await (await import('../../bench/recurrent.ts')).runRecurrentBench({ iters: o.iters, log: (l) => console.error(l) });
+      const ref = 'msPerStep' in r.reference ? r.reference.msPerStep : null;
+      lines.push({
+        name: `gru_train_step_b${r.config.B}_t${r.config.T}_h${r.config.H}`,
+        unit: 'ms',
+        ours: r.ours.msPerStep,
+        reference: ref,
+        ratio: r.ratio,
+      });
+      return lines;
+    },
   },
   data: {
     summary: 'Fashion-MNIST import time; augmented images/s through the batch producer vs naive sharp',
