@@ -15,6 +15,7 @@ export default defineConfig({
           // producer look for them in a bundled build (from source they run through tsx).
           'train-worker': resolve('src-main/services/runs/train-worker.ts'),
           'augment-worker': resolve('src-main/services/batches/augment-worker.ts'),
+          'inspect-worker': resolve('src-main/api/handlers/inspect/worker.ts'),
         },
       },
     },

@@ -16,6 +16,7 @@ import { datasetCalls, datasetEvents } from './calls/datasets.ts';
 import { runCalls, runEvents } from './calls/runs.ts';
 import { modelCalls } from './calls/models.ts';
 import { exportCalls } from './calls/export.ts';
+import { inspectCalls } from './calls/inspect.ts';
 
 export { SystemInfo, Progress } from './calls/system.ts';
 export { DatasetSummary } from './calls/datasets.ts';
@@ -27,7 +28,7 @@ export { ExportFormat, ExportResult } from './calls/export.ts';
  * Calls: name → { args, result }. Names are `area.verb`; each area's table
  * lives in calls/<area>.ts and is merged here, so this stays the one list.
  */
-export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls, ...runCalls, ...exportCalls } as const;
+export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls, ...runCalls, ...exportCalls, ...inspectCalls } as const;
 
 /** Events: name → payload schema. Delivered to every connected renderer. */
 export const events = { ...systemEvents, ...datasetEvents, ...runEvents } as const;

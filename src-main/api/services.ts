@@ -15,6 +15,7 @@ import { datasetHandlers } from './handlers/datasets.ts';
 import { modelHandlers } from './handlers/models.ts';
 import { runHandlers } from './handlers/runs.ts';
 import { exportHandlers } from './handlers/export.ts';
+import { inspectHandlers } from './handlers/inspect.ts';
 import { RunManager } from '../services/runs/index.ts';
 
 export { EventHub } from './events.ts';
@@ -40,7 +41,7 @@ export function createServices(ctx: ServiceContext): Services {
 /** One handler per call; each area's handlers live in handlers/<area>.ts. */
 export function createHandlers(ctx: ServiceContext | Services): Handlers {
   const s = 'library' in ctx ? ctx : createServices(ctx);
-  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers(), ...runHandlers(s), ...exportHandlers(s) };
+  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers(), ...runHandlers(s), ...exportHandlers(s), ...inspectHandlers(s) };
 }
 
 /**

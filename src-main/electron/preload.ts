@@ -14,5 +14,13 @@ contextBridge.exposeInMainWorld('layerlab', {
     ipcRenderer.on(IPC_EVENT, wrapped);
     return () => ipcRenderer.off(IPC_EVENT, wrapped);
   },
-  pathForFile: (file: File): string => webUtils.getPathForFile(file),
+  // Only real File objects (from a drop or a file input) have a path; anything else gets ''.
+  pathForFile: (file: unknown): string => {
+    if (!(file instanceof File)) return '';
+    try {
+      return webUtils.getPathForFile(file);
+    } catch {
+      return '';
+    }
+  },
 });

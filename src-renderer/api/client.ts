@@ -46,6 +46,13 @@ export interface ApiClient {
   on<E extends EventName>(name: E, listener: (payload: EventPayload<E>) => void): () => void;
   /** Electron only: the real path of a dropped file. */
   pathForFile?(file: File): string;
+  /**
+   * Web host only: stores one file under an upload folder (`relPath` keeps a
+   * dropped folder's structure); `datasets.import {source: {kind: 'upload'}}`
+   * then imports the folder. Reports bytes sent; rejects with an AbortError when
+   * `signal` fires.
+   */
+  upload?(uploadId: string, relPath: string, file: Blob, opts?: { onProgress?: (sent: number) => void; signal?: AbortSignal }): Promise<void>;
 }
 
 function unwrap(name: CallName, body: unknown): unknown {
@@ -109,6 +116,42 @@ export function createElectronClient(bridge: Bridge): ApiClient {
   };
 }
 
+/** XMLHttpRequest rather than fetch: fetch cannot report upload progress. */
+function uploadFile(
+  base: string,
+  token: string,
+  uploadId: string,
+  relPath: string,
+  file: Blob,
+  opts: { onProgress?: (sent: number) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `${base}/upload/${encodeURIComponent(uploadId)}`);
+    xhr.setRequestHeader('x-layerlab-token', token);
+    xhr.setRequestHeader('x-layerlab-path', encodeURIComponent(relPath));
+    xhr.upload.onprogress = (e) => opts.onProgress?.(e.loaded);
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      let message = `Upload of ${relPath} failed (${xhr.status})`;
+      try {
+        const body = JSON.parse(xhr.responseText) as { error?: { message?: string } };
+        if (body.error?.message) message = body.error.message;
+      } catch {
+        /* not JSON: keep the generic message */
+      }
+      reject(new ApiCallError('failed', message));
+    };
+    xhr.onerror = () => reject(new ApiCallError('failed', `Upload of ${relPath} failed: the lab's server did not answer.`));
+    xhr.onabort = () => reject(new DOMException('Upload cancelled', 'AbortError'));
+    if (opts.signal) {
+      if (opts.signal.aborted) return xhr.abort();
+      opts.signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    }
+    xhr.send(file);
+  });
+}
+
 export function createWebClient(token: string, base = window.location.origin): ApiClient {
   const d = makeDispatcher();
   let socket: WebSocket | null = null;
@@ -149,6 +192,7 @@ export function createWebClient(token: string, base = window.location.origin): A
       return unwrap(name, body) as CallResult<typeof name>;
     },
     on: (name, listener) => subscribe(d, name, listener),
+    upload: (uploadId, relPath, file, opts) => uploadFile(base, token, uploadId, relPath, file, opts),
     get isConnected() {
       return socket?.readyState === WebSocket.OPEN;
     },

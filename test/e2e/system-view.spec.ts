@@ -1,4 +1,5 @@
 import { test, expect } from './fixtures.ts';
+import { shot } from './shots.ts';
 
 test('the System view shows the SwiftShader WebGPU adapter and the host facts', async ({ page, lab }) => {
   const errors: string[] = [];
@@ -19,7 +20,7 @@ test('the System view shows the SwiftShader WebGPU adapter and the host facts', 
   await expect(page.getByTestId('data-dir')).toHaveText(lab.dataDir);
   await expect(page.getByTestId('host-kind')).toHaveText('browser (web host)');
   await page.screenshot({ path: test.info().outputPath('system-view.png'), fullPage: true });
-  await page.screenshot({ path: 'test-results/screenshots/system-view.png', fullPage: true });
+  await shot(page, 'system-view');
   expect(errors).toEqual([]);
 });
 
