@@ -97,6 +97,7 @@ export const FLAG_FOR_FIELD: Record<string, string> = {
   'optimizer.weightDecay': '--weight-decay',
   'optimizer.clipNorm': '--clip-norm',
   name: '--name',
+  initWeights: '--init-weights',
 };
 
 export function flagFor(field: string): string {

@@ -11,6 +11,7 @@
  * JSON lines (one per epoch record, then the final one). Ctrl-C pauses the
  * run after a checkpoint (`layerlab resume <run>` continues it).
  */
+import { resolve } from 'node:path';
 import type { Command } from './index.ts';
 import { parse, UsageError } from './args.ts';
 import { terminalProgress } from './progress.ts';
@@ -31,6 +32,9 @@ Data and model:
   --dev-fraction <f>       share of the training split held out as dev set (default 0.1)
   --subset <n>             train on a stratified subset of n training examples
   --augment <json>         augmentation pipeline, e.g. '[{"op":"hflip"},{"op":"randomCrop","padding":4}]'
+  --init-weights <file>    start from a .safetensors weights file (fine-tune / continue an export:
+                           layerlab export --format safetensors, PyTorch's state_dict); checked against
+                           the model first (layerlab runs check-weights lists every mismatch)
 
 Optimisation:
   --optimizer <type>       sgd (default), adagrad, adadelta, rmsprop, adam, adamw
@@ -201,6 +205,7 @@ export const trainCommand: Command = {
       'dev-fraction': { type: 'string' },
       subset: { type: 'string' },
       augment: { type: 'string' },
+      'init-weights': { type: 'string' },
       seed: { type: 'string' },
       name: { type: 'string' },
       'log-every': { type: 'string' },
@@ -254,6 +259,7 @@ export const trainCommand: Command = {
       labelSmoothing: parseNumber(values['label-smoothing'], '--label-smoothing') ?? 0,
       ...(values['log-every'] ? { logEvery: parseNumber(values['log-every'], '--log-every') } : {}),
       ...(values['grad-norm-every'] ? { gradNormEvery: parseNumber(values['grad-norm-every'], '--grad-norm-every') } : {}),
+      ...(values['init-weights'] ? { initWeights: resolve(values['init-weights']) } : {}),
     };
     let id: string;
     try {
@@ -263,6 +269,7 @@ export const trainCommand: Command = {
       throw e;
     }
     const config = await manager.store.readConfig(id);
+    if (config.initWeights) log(`Starting from ${config.initWeights.file} (sha256 ${config.initWeights.sha256.slice(0, 12)}…, ${config.initWeights.tensors} tensors)`);
     log(
       `Run ${id}: ${config.model.family} (${config.derived.params.toLocaleString('en-US')} parameters) on ${config.datasetName}, ` +
         `${config.derived.counts.train} train / ${config.derived.counts.dev} dev / ${config.derived.counts.test} test, ` +

@@ -34,6 +34,13 @@ export type RunState = z.infer<typeof RunState>;
 /** One augmentation step as the augmentation pipeline schema takes it (validated by the service; messages name the step). */
 const AugmentStep = z.record(z.string(), z.unknown());
 
+/** Where starting weights come from: an absolute path (desktop app, CLI) or an uploaded file (web host). */
+export const InitWeightsSource = z.union([
+  z.string().min(1).max(4096),
+  z.object({ uploadId: z.string().regex(/^[a-f0-9-]{8,64}$/, 'an upload id'), name: z.string().min(1).max(1024) }).strict(),
+]);
+export type InitWeightsSource = z.infer<typeof InitWeightsSource>;
+
 /**
  * A run's configuration as a user (form or CLI) writes it. Defaults are
  * filled by the service, which stores the complete, validated config in
@@ -75,6 +82,13 @@ export const RunConfigInput = z
     evalEvery: int(1, 1000).default(1),
     /** Epoch checkpoints kept on disk (the newest ones; the best-dev one is kept too). */
     keepCheckpoints: int(1, 1000).default(3),
+    /**
+     * Start from the weights in a safetensors file (fine-tune / continue exported weights) instead of
+     * a random initialisation. Checked against the model (names, shapes, dtypes; every mismatch listed).
+     * The web host takes only an upload (`POST /upload/<uploadId>`, then `{uploadId, name}`); an
+     * absolute path only in the desktop app and the CLI.
+     */
+    initWeights: InitWeightsSource.optional(),
   })
   .strict();
 export type RunConfigInput = z.input<typeof RunConfigInput>;

@@ -22,6 +22,7 @@ import {
 } from '../../../src-engine/optim/config.ts';
 import { AugmentConfigError, augmentPipelineSchema, parsePipeline } from '../augment/pipeline-schema.ts';
 import type { DatasetInfo } from '../datasets/format.ts';
+import { InitWeightsError, InitWeightsInfo, initialCheckpoint, type InitialCheckpoint, readWeightsFile, weightsForModel } from './init-weights.ts';
 
 export const RUN_FORMAT_VERSION = 1;
 
@@ -58,6 +59,8 @@ export const StoredRunConfig = z.object({
   gradNormEvery: z.number().int().min(0),
   evalEvery: z.number().int().min(1),
   keepCheckpoints: z.number().int().min(1),
+  /** The run started from these weights (checkpoints/epoch-0), not from a random initialisation. */
+  initWeights: InitWeightsInfo.optional(),
   /** Facts derived at creation (for listing without recomputation). */
   derived: z.object({
     /** [H, W, C] of the dataset. */
@@ -75,6 +78,8 @@ export type StoredRunConfig = z.infer<typeof StoredRunConfig>;
 export interface ResolvedRun {
   config: StoredRunConfig;
   graph: ModelGraph;
+  /** Starting checkpoint (from `initWeights`), written into the new run folder by RunStore.create. */
+  initial?: InitialCheckpoint;
 }
 
 /** Examples per class kept for dev by a stratified split (split.ts rounds per class). */
@@ -208,5 +213,18 @@ export async function resolveRunConfig(
       totalSteps: stepsPerEpoch * c.epochs,
     },
   };
-  return { config, graph };
+  if (c.initWeights === undefined) return { config, graph };
+  if (typeof c.initWeights !== 'string') {
+    // Hosts turn an upload into a path (api/handlers/runs.ts) before the config gets here.
+    throw new RunConfigError('Invalid run setting initWeights: an upload ({uploadId, name}) is only accepted by the web host.', 'initWeights');
+  }
+  try {
+    const read = await readWeightsFile(c.initWeights);
+    const weights = weightsForModel(graph, read);
+    config.initWeights = read.info;
+    return { config, graph, initial: initialCheckpoint(config, graph, weights, read.info) };
+  } catch (e) {
+    if (e instanceof InitWeightsError) throw new RunConfigError(`Invalid run setting initWeights: ${e.message}`, 'initWeights');
+    throw e;
+  }
 }

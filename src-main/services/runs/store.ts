@@ -10,6 +10,7 @@
  *       optimizer.safetensors  optimizer state tensors, step counts in the metadata
  *       state.json             position in the data order, seed position, metric sums, timing
  *     <name> = epoch-<n> at the end of epoch n, step-<s> when paused/stopped mid-epoch
+ *     epoch-0 = the starting weights of a run created from a weights file (config `initWeights`)
  *   results.json       test-set evaluation of the final weights
  *
  * Atomicity: files are written to a temp name and renamed; a checkpoint is
@@ -177,12 +178,30 @@ export class RunStore {
     await mkdir(this.layout.runs, { recursive: true });
     const tmp = join(this.layout.runs, `.tmp-${process.pid}-${id}`);
     await rm(tmp, { recursive: true, force: true });
+    try {
+      await this.fillRunFolder(tmp, run, status);
+      await rename(tmp, final);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true }); // a failed create leaves no run folder behind
+      throw e;
+    }
+  }
+
+  private async fillRunFolder(tmp: string, run: ResolvedRun, status: StoredStatus): Promise<void> {
     await mkdir(join(tmp, 'checkpoints'), { recursive: true });
     await writeDurable(join(tmp, 'model.json'), JSON.stringify(run.graph, null, 2) + '\n');
     await writeDurable(join(tmp, 'status.json'), JSON.stringify(status, null, 2) + '\n');
     await writeDurable(join(tmp, 'metrics.jsonl'), '');
+    if (run.initial) {
+      // Starting weights (config `initWeights`): a checkpoint the first start resumes from (init-weights.ts).
+      const state = CheckpointState.parse(run.initial.state);
+      const ckpt = join(tmp, 'checkpoints', state.name);
+      await mkdir(ckpt);
+      await writeDurable(join(ckpt, 'model.safetensors'), run.initial.files.model);
+      await writeDurable(join(ckpt, 'optimizer.safetensors'), run.initial.files.optimizer);
+      await writeDurable(join(ckpt, 'state.json'), JSON.stringify(state, null, 2) + '\n');
+    }
     await writeDurable(join(tmp, 'config.json'), JSON.stringify(run.config, null, 2) + '\n');
-    await rename(tmp, final);
   }
 
   /** Ids of every complete run (folders with a config.json), oldest first. */
