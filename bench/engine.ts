@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getNodeGpu } from '../src-main/gpu/node-gpu.ts';
-import { Engine, matmul, randUniform, type Tensor } from '../src-engine/index.ts';
+import { backward, conv2d, Engine, matmul, randUniform, type Tensor } from '../src-engine/index.ts';
 
 export interface BenchLine {
   name: string;
@@ -125,7 +125,70 @@ export async function runEngineBench(opts: { iters?: number; reps?: number; log?
     ta.dispose();
     tb.dispose();
   }
+  // conv2d (GFLOP/s): a LeNet-like and a ResNet-like layer, forward alone and
+  // a training step (forward + input-grad + weight-grad, no bias). TF.js runs
+  // its native NHWC layout with HWIO filters, we run NCHW / OIHW (PyTorch):
+  // the same arithmetic, each library in its own layout.
+  const convLayers = [
+    { name: 'LeNet-like N=64 1->6 28x28 k5', N: 64, C: 1, H: 28, W: 28, O: 6, k: 5, pad: 0 },
+    { name: 'ResNet-like N=64 16->16 32x32 k3 pad1', N: 64, C: 16, H: 32, W: 32, O: 16, k: 3, pad: 1 },
+  ];
+  for (const L of convLayers) {
+    const Ho = L.H + 2 * L.pad - L.k + 1;
+    const Wo = L.W + 2 * L.pad - L.k + 1;
+    const flop = 2 * L.N * L.O * Ho * Wo * L.C * L.k * L.k;
+    const x = randUniform(engine, [L.N, L.C, L.H, L.W], { seed: 3 });
+    const w = randUniform(engine, [L.O, L.C, L.k, L.k], { seed: 4 });
+    const dy = randUniform(engine, [L.N, L.O, Ho, Wo], { seed: 5 });
+    const tx = tf.randomUniform([L.N, L.H, L.W, L.C], 0, 1, 'float32', 3);
+    const tw = tf.randomUniform([L.k, L.k, L.C, L.O], 0, 1, 'float32', 4);
+    const tdy = tf.randomUniform([L.N, Ho, Wo, L.O], 0, 1, 'float32', 5);
+    const tfPad = L.pad === 0 ? 'valid' : 'same';
+    const fwd = await timePair(
+      engine, reps, iters,
+      () => conv2d(x, w, null, { padding: L.pad }),
+      () => tf.conv2d(tx as tf.Tensor4D, tw as tf.Tensor4D, 1, tfPad),
+    );
+    emitRate(`conv2d fwd ${L.name}`, flop, fwd);
+    x.requiresGrad = true;
+    w.requiresGrad = true;
+    // TF.js's Conv2D gradient is conv2DBackpropInput + conv2DBackpropFilter;
+    // its gradient registry is not in the Node bundle, so run those kernels directly.
+    const tfStep = (): tf.Tensor => {
+      const ty = tf.conv2d(tx as tf.Tensor4D, tw as tf.Tensor4D, 1, tfPad);
+      const gx = tf.conv2dTranspose(tdy as tf.Tensor4D, tw as tf.Tensor4D, [L.N, L.H, L.W, L.C], 1, tfPad);
+      const gw = tf.engine().runKernel('Conv2DBackpropFilter', { x: tx, dy: tdy }, {
+        strides: [1, 1], pad: tfPad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [L.k, L.k, L.C, L.O],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      ty.dispose();
+      gx.dispose();
+      return gw;
+    };
+    const step = await timePair(
+      engine, reps, iters,
+      () => {
+        const y = conv2d(x, w, null, { padding: L.pad });
+        backward(y, dy);
+        y.dispose();
+        const gw = w.grad!;
+        w.grad = null;
+        x.grad?.dispose();
+        x.grad = null;
+        return gw;
+      },
+      tfStep,
+    );
+    emitRate(`conv2d train step (fwd+dX+dW) ${L.name}`, 3 * flop, step);
+    for (const t of [x, w, dy]) t.dispose();
+    for (const t of [tx, tw, tdy]) t.dispose();
+  }
   return lines;
+
+  function emitRate(name: string, flop: number, t: { ours: number; reference: number }): void {
+    const ours = flop / t.ours / 1e6;
+    const reference = flop / t.reference / 1e6;
+    emit({ name, unit: 'GFLOP/s', ours: round(ours), reference: round(reference), ratio: round(ours / reference) });
+  }
 }
 
 function round(v: number): number {

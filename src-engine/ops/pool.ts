@@ -13,6 +13,7 @@ import { ShapeError } from '../core/errors.ts';
 import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
+import { WGSL_DIVMOD } from './conv.ts';
 import { mean } from './reduce.ts';
 
 type Pair = number | readonly [number, number];
@@ -28,6 +29,16 @@ export interface AvgPool2dOptions extends MaxPool2dOptions {
   /** Count padded zeros in the divisor (PyTorch's default, true). */
   countIncludePad?: boolean;
 }
+
+/**
+ * Integer division without a hardware divide (dm() of ops/conv.ts: on
+ * lavapipe a vector division is a scalar loop over the lanes); dvi takes
+ * non-negative i32 operands.
+ */
+const WGSL_DIV = /* wgsl */ `
+${WGSL_DIVMOD}
+fn dvi(n: i32, d: i32) -> i32 { return i32(dm(u32(n), u32(d)).x); }
+`;
 
 /** Uniforms shared by every pooling kernel (mirrored by poolParams). */
 const WGSL_P = /* wgsl */ `
@@ -46,8 +57,8 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
   let H = i32(p.H); let W = i32(p.W);
   if (p.mode == 2u) {
     let Ho = i32(p.Ho); let Wo = i32(p.Wo);
-    let hs = (oh * H) / Ho; let he = ((oh + 1) * H + Ho - 1) / Ho;
-    let ws = (ow * W) / Wo; let we = ((ow + 1) * W + Wo - 1) / Wo;
+    let hs = dvi(oh * H, Ho); let he = dvi((oh + 1) * H + Ho - 1, Ho);
+    let ws = dvi(ow * W, Wo); let we = dvi((ow + 1) * W + Wo - 1, Wo);
     *div = f32((he - hs) * (we - ws));
     return vec4<i32>(hs, he, ws, we);
   }
@@ -69,6 +80,7 @@ const MAXPOOL_FWD = kernel(
   'maxpool_fwd',
   /* wgsl */ `
 ${WGSL_P}
+${WGSL_DIV}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> idx: array<i32>;
@@ -80,10 +92,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let HoWo = p.Ho * p.Wo;
-  let plane = i / HoWo;
-  let r = i % HoWo;
-  let hs = i32(r / p.Wo) * p.sH - p.pH;
-  let ws = i32(r % p.Wo) * p.sW - p.pW;
+  let d0 = dm(i, HoWo);
+  let plane = d0.x;
+  let d1 = dm(d0.y, p.Wo);
+  let hs = i32(d1.x) * p.sH - p.pH;
+  let ws = i32(d1.y) * p.sW - p.pW;
   let H = i32(p.H); let W = i32(p.W);
   let base = plane * p.H * p.W;
   // -inf from a runtime value: Dawn rejects a constant expression that evaluates to -inf.
@@ -112,6 +125,7 @@ const MAXPOOL_BWD = kernel(
   'maxpool_bwd',
   /* wgsl */ `
 ${WGSL_P}
+${WGSL_DIV}
 @group(0) @binding(0) var<storage, read> gy: array<f32>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
@@ -123,17 +137,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let HW = p.H * p.W;
-  let plane = i / HW;
-  let j = i32(i % HW);
-  let ih = j / i32(p.W);
-  let iw = j % i32(p.W);
+  let d0 = dm(i, HW);
+  let plane = d0.x;
+  let j = i32(d0.y);
+  let d1 = dm(d0.y, p.W);
+  let ih = i32(d1.x);
+  let iw = i32(d1.y);
   // Outputs o with o·s − p ≤ i ≤ o·s − p + k − 1.
   let nh = ih + p.pH - p.kH + 1;
   let nw = iw + p.pW - p.kW + 1;
-  let oh0 = select(0, (nh + p.sH - 1) / p.sH, nh > 0);
-  let ow0 = select(0, (nw + p.sW - 1) / p.sW, nw > 0);
-  let oh1 = min((ih + p.pH) / p.sH, i32(p.Ho) - 1);
-  let ow1 = min((iw + p.pW) / p.sW, i32(p.Wo) - 1);
+  let oh0 = select(0, dvi(max(nh, 0) + p.sH - 1, p.sH), nh > 0);
+  let ow0 = select(0, dvi(max(nw, 0) + p.sW - 1, p.sW), nw > 0);
+  let oh1 = min(dvi(ih + p.pH, p.sH), i32(p.Ho) - 1);
+  let ow1 = min(dvi(iw + p.pW, p.sW), i32(p.Wo) - 1);
   let base = plane * p.Ho * p.Wo;
   var acc = 0.0;
   for (var oh = oh0; oh <= oh1; oh++) {
@@ -155,6 +171,7 @@ const AVGPOOL_FWD = kernel(
   'avgpool_fwd',
   /* wgsl */ `
 ${WGSL_P}
+${WGSL_DIV}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
@@ -166,10 +183,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let HoWo = p.Ho * p.Wo;
-  let plane = i / HoWo;
-  let r = i % HoWo;
+  let d0 = dm(i, HoWo);
+  let plane = d0.x;
+  let d1 = dm(d0.y, p.Wo);
   var div = 1.0;
-  let win = avg_window(i32(r / p.Wo), i32(r % p.Wo), &div);
+  let win = avg_window(i32(d1.x), i32(d1.y), &div);
   let base = plane * p.H * p.W;
   var acc = 0.0;
   for (var ih = win.x; ih < win.y; ih++) {
@@ -190,6 +208,7 @@ const AVGPOOL_BWD = kernel(
   'avgpool_bwd',
   /* wgsl */ `
 ${WGSL_P}
+${WGSL_DIV}
 @group(0) @binding(0) var<storage, read> gy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
@@ -201,22 +220,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let HW = p.H * p.W;
-  let plane = i / HW;
-  let j = i32(i % HW);
-  let ih = j / i32(p.W);
-  let iw = j % i32(p.W);
+  let d0 = dm(i, HW);
+  let plane = d0.x;
+  let j = i32(d0.y);
+  let d1 = dm(d0.y, p.W);
+  let ih = i32(d1.x);
+  let iw = i32(d1.y);
   let H = i32(p.H); let W = i32(p.W); let Ho = i32(p.Ho); let Wo = i32(p.Wo);
   var oh0: i32; var oh1: i32; var ow0: i32; var ow1: i32;
   if (p.mode == 2u) {
-    oh0 = (ih * Ho) / H; oh1 = ((ih + 1) * Ho + H - 1) / H - 1;
-    ow0 = (iw * Wo) / W; ow1 = ((iw + 1) * Wo + W - 1) / W - 1;
+    oh0 = dvi(ih * Ho, H); oh1 = dvi((ih + 1) * Ho + H - 1, H) - 1;
+    ow0 = dvi(iw * Wo, W); ow1 = dvi((iw + 1) * Wo + W - 1, W) - 1;
   } else {
     let nh = ih + p.pH - p.kH + 1;
     let nw = iw + p.pW - p.kW + 1;
-    oh0 = select(0, (nh + p.sH - 1) / p.sH, nh > 0);
-    ow0 = select(0, (nw + p.sW - 1) / p.sW, nw > 0);
-    oh1 = (ih + p.pH) / p.sH;
-    ow1 = (iw + p.pW) / p.sW;
+    oh0 = select(0, dvi(max(nh, 0) + p.sH - 1, p.sH), nh > 0);
+    ow0 = select(0, dvi(max(nw, 0) + p.sW - 1, p.sW), nw > 0);
+    oh1 = dvi(ih + p.pH, p.sH);
+    ow1 = dvi(iw + p.pW, p.sW);
   }
   oh1 = min(oh1, Ho - 1);
   ow1 = min(ow1, Wo - 1);
