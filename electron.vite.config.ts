@@ -38,7 +38,13 @@ export default defineConfig({
       outDir: 'out/renderer',
       target: 'es2022',
       chunkSizeWarningLimit: 2000,
-      rollupOptions: { input: resolve('src-renderer/index.html') },
+      rollupOptions: {
+        input: {
+          index: resolve('src-renderer/index.html'),
+          // Bare page exposing trainInBrowser for the end-to-end test of browser training.
+          'train-harness': resolve('src-renderer/train-worker/harness.html'),
+        },
+      },
     },
   },
 });

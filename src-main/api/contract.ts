@@ -17,6 +17,7 @@ import { runCalls, runEvents } from './calls/runs.ts';
 import { modelCalls } from './calls/models.ts';
 import { exportCalls } from './calls/export.ts';
 import { inspectCalls } from './calls/inspect.ts';
+import { remoteRunCalls } from './calls/remote-runs.ts';
 
 export { SystemInfo, Progress } from './calls/system.ts';
 export { DatasetSummary } from './calls/datasets.ts';
@@ -28,7 +29,7 @@ export { ExportFormat, ExportResult } from './calls/export.ts';
  * Calls: name → { args, result }. Names are `area.verb`; each area's table
  * lives in calls/<area>.ts and is merged here, so this stays the one list.
  */
-export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls, ...runCalls, ...exportCalls, ...inspectCalls } as const;
+export const calls = { ...systemCalls, ...datasetCalls, ...modelCalls, ...runCalls, ...exportCalls, ...inspectCalls, ...remoteRunCalls } as const;
 
 /** Events: name → payload schema. Delivered to every connected renderer. */
 export const events = { ...systemEvents, ...datasetEvents, ...runEvents } as const;

@@ -16,6 +16,7 @@ import { modelHandlers } from './handlers/models.ts';
 import { runHandlers } from './handlers/runs.ts';
 import { exportHandlers } from './handlers/export.ts';
 import { inspectHandlers } from './handlers/inspect.ts';
+import { remoteRunHandlers } from './handlers/remote-runs.ts';
 import { RunManager } from '../services/runs/index.ts';
 
 export { EventHub } from './events.ts';
@@ -41,7 +42,7 @@ export function createServices(ctx: ServiceContext): Services {
 /** One handler per call; each area's handlers live in handlers/<area>.ts. */
 export function createHandlers(ctx: ServiceContext | Services): Handlers {
   const s = 'library' in ctx ? ctx : createServices(ctx);
-  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers(), ...runHandlers(s), ...exportHandlers(s), ...inspectHandlers(s) };
+  return { ...systemHandlers(s), ...datasetHandlers(s), ...modelHandlers(), ...runHandlers(s), ...exportHandlers(s), ...inspectHandlers(s), ...remoteRunHandlers(s) };
 }
 
 /**

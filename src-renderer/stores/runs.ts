@@ -12,6 +12,8 @@ import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type { MetricRecord, RunDetail, RunStatus, RunSummary } from '../../src-main/api/contract.ts';
 import { api } from '../api/client.ts';
+import { trainsInWindow } from '../train-worker/executor.ts';
+import { trainInBrowser } from '../train-worker/client.ts';
 import { debounce } from '../util/debounce.ts';
 
 export const CHART_HZ = 2;
@@ -138,6 +140,11 @@ export const useRuns = defineStore('runs', () => {
 
   async function control(id: string, action: 'pause' | 'resume' | 'stop'): Promise<void> {
     try {
+      if (action === 'resume' && trainsInWindow()) {
+        await trainInBrowser(id);
+        refreshSoon();
+        return;
+      }
       const r = await api().call(`runs.${action}`, { id });
       const cur = status.value[id];
       if (cur) status.value = { ...status.value, [id]: { ...cur, state: r.state } };

@@ -10,6 +10,8 @@ import { computed, ref, watch } from 'vue';
 import { RunConfigInput } from '../../src-main/api/contract.ts';
 import { optimizerConfigSchema, scheduleConfigSchema } from '../../src-engine/optim/config.ts';
 import { api } from '../api/client.ts';
+import { trainsInWindow } from '../train-worker/executor.ts';
+import { trainInBrowser } from '../train-worker/client.ts';
 import { validateStep } from '../augment/catalogue.ts';
 import { cleanOptions, validateAll } from '../forms/json-schema.ts';
 import { starterStack } from '../models/layer-catalogue.ts';
@@ -206,6 +208,10 @@ export const useTrainForm = defineStore('trainForm', () => {
     starting.value = true;
     startError.value = null;
     try {
+      if (trainsInWindow()) {
+        const t = await trainInBrowser({ config: config.value as RunConfigInput });
+        return t.runId;
+      }
       const { id } = await api().call('runs.create', { config: config.value as RunConfigInput });
       return id;
     } catch (e) {

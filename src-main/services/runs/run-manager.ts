@@ -40,6 +40,8 @@ import { RunNotFoundError, RunStore, type StoredStatus } from './store.ts';
 import { defaultTrainWorkerUrl, startWorker } from './worker-host.ts';
 import { CONTROL_PAUSE, CONTROL_STOP, type TrainWorkerData, type TrainWorkerMessage } from './worker-protocol.ts';
 
+const REMOTE_MESSAGE = 'training in a browser worker';
+
 export class RunStateError extends Error {
   override readonly name = 'RunStateError';
 }
@@ -74,10 +76,14 @@ export class RunManager {
   readonly library: DatasetLibrary;
   private readonly queue: string[] = [];
   private active: ActiveRun | null = null;
+  /** The run being started (between leaving the queue and becoming `active`). */
+  private starting: string | null = null;
   private readonly waiters = new Map<string, Array<(s: RunState) => void>>();
   private readonly workerUrl: URL;
   private readonly metricsInterval: number;
   private closed = false;
+  /** Runs claimed by a remote executor (renderer Web Worker, remote-runs.ts): id → pending command. */
+  private readonly remote = new Map<string, { command: 'pause' | 'stop' | null }>();
 
   constructor(private readonly opts: RunManagerOptions) {
     const layout = dataDirLayout(opts.dataDir);
@@ -129,15 +135,63 @@ export class RunManager {
     }
   }
 
-  /** Validates (RunConfigError names the field), stores and queues a run. Returns its id. */
-  async create(input: unknown): Promise<string> {
+  /**
+   * Validates (RunConfigError names the field), stores and queues a run. Returns its id.
+   * `claim`: the run is created claimed by a remote executor instead (no worker here).
+   */
+  async create(input: unknown, opts: { claim?: boolean } = {}): Promise<string> {
     const family = typeof input === 'object' && input && 'model' in input ? String((input as { model?: { family?: unknown } }).model?.family ?? 'run') : 'run';
     const id = this.store.newId(family);
     const resolved = await resolveRunConfig(input, (d) => this.library.get(d), { id, created: new Date().toISOString() });
-    await this.store.create(resolved, this.initialStatus('queued'));
+    if (opts.claim) this.remote.set(id, { command: null });
+    await this.store.create(resolved, opts.claim ? { ...this.initialStatus('running'), message: REMOTE_MESSAGE } : this.initialStatus('queued'));
     this.opts.events.emit('runs.changed', { reason: 'created', id });
-    this.enqueue(id, resolved.config);
+    if (!opts.claim) this.enqueue(id, resolved.config);
     return id;
+  }
+
+  // ------------------------------------------------------- remote executor
+
+  /**
+   * Takes a queued (not yet started), paused, stopped, failed or interrupted
+   * run for a remote executor: no worker is started for it here until it is
+   * released. Its status becomes `running` (owned by this process).
+   */
+  async claim(id: string): Promise<void> {
+    const s = await this.need(id);
+    if (this.active?.id === id) throw new RunStateError(`Run ${id} is training on the host; pause it before training it in the browser.`);
+    if (this.remote.has(id)) throw new RunStateError(`Run ${id} is already being trained in a browser worker.`);
+    const q = this.queue.indexOf(id);
+    if (q >= 0) this.queue.splice(q, 1);
+    else {
+      const state = this.store.effectiveState(s);
+      if (state === 'completed') throw new RunStateError(`Run ${id} is completed: there is nothing to train.`);
+      if ((state === 'running' || state === 'queued') && s.pid === process.pid) throw new RunStateError(`Run ${id} is starting on the host; pause it before training it in the browser.`);
+      if (state === 'running' || state === 'queued') throw new RunStateError(`Run ${id} is ${state} in another LayerLab process (pid ${s.pid}); stop it there first.`);
+    }
+    this.remote.set(id, { command: null });
+    await this.store.updateStatus(id, { state: 'running', pid: process.pid, message: REMOTE_MESSAGE });
+  }
+
+  /** Whether `id` is claimed by a remote executor. */
+  isClaimed(id: string): boolean {
+    return this.remote.has(id);
+  }
+
+  /** The pause/stop request pending for a claimed run (null: keep training). */
+  remoteCommand(id: string): 'pause' | 'stop' | null {
+    return this.remote.get(id)?.command ?? null;
+  }
+
+  /** A remote executor's live status → `runs.status`. */
+  publishStatus(s: RunStatus): void {
+    this.emitStatus(s);
+  }
+
+  /** Ends a claim: the run takes `state` (completed, paused, stopped, failed or interrupted). */
+  async release(id: string, state: RunState, message?: string, status?: RunStatus): Promise<void> {
+    if (!this.remote.delete(id)) return;
+    await this.finish(id, state, message?.slice(0, 4000), status);
   }
 
   private initialStatus(state: RunState): StoredStatus {
@@ -175,14 +229,22 @@ export class RunManager {
   // ------------------------------------------------------------------ queue
 
   private pump(): void {
-    if (this.active || this.closed) return;
+    // `starting` closes the window between taking a run off the queue and `active` being set
+    // (start() awaits file reads first): without it a second run queued meanwhile would start too.
+    if (this.active || this.starting || this.closed) return;
     const id = this.queue.shift();
     if (!id) return;
-    this.start(id).catch(async (e: Error) => {
-      this.active = null;
-      await this.finish(id, 'failed', `Could not start training: ${e.message}`);
-      this.pump();
-    });
+    this.starting = id;
+    this.start(id)
+      .then(() => {
+        this.starting = null;
+      })
+      .catch(async (e: Error) => {
+        this.starting = null;
+        this.active = null;
+        await this.finish(id, 'failed', `Could not start training: ${e.message}`);
+        this.pump();
+      });
   }
 
   private async start(id: string): Promise<void> {
@@ -361,6 +423,11 @@ export class RunManager {
 
   private async halt(id: string, to: 'paused' | 'stopped'): Promise<RunState> {
     const s = await this.need(id);
+    const claimed = this.remote.get(id);
+    if (claimed) {
+      claimed.command = to === 'paused' ? 'pause' : 'stop';
+      return 'running';
+    }
     if (this.active?.id === id) {
       Atomics.store(this.active.control, 0, to === 'paused' ? CONTROL_PAUSE : CONTROL_STOP);
       this.active.status = { ...this.active.status, message: to === 'paused' ? 'pausing after this step' : 'stopping after this step' };
@@ -386,6 +453,7 @@ export class RunManager {
     const s = await this.need(id);
     const state = this.store.effectiveState(s);
     if (this.active?.id === id || this.queue.includes(id)) return this.active?.id === id ? 'running' : 'queued';
+    if (this.remote.has(id)) return 'running';
     if (state === 'running' || state === 'queued') {
       throw new RunStateError(`Run ${id} is ${state} in another LayerLab process (pid ${s.pid}); stop it there first.`);
     }
@@ -413,6 +481,7 @@ export class RunManager {
     }
     const q = this.queue.indexOf(id);
     if (q >= 0) this.queue.splice(q, 1);
+    this.remote.delete(id); // the remote executor's next call fails: the run is gone
     const state = this.store.effectiveState(s);
     if ((state === 'running' || state === 'queued') && s.pid !== process.pid) {
       throw new RunStateError(`Run ${id} is ${state} in another LayerLab process (pid ${s.pid}); stop it there first.`);
