@@ -88,6 +88,8 @@ export interface LoopEpochRecord {
   lr: number;
   imagesPerSec: number;
   seconds: number;
+  /** Share of the epoch's wall time spent waiting for batches (timing: varies run to run). */
+  dataWaitShare?: number;
 }
 export type LoopMetricRecord = LoopStepRecord | LoopEpochRecord;
 
@@ -296,6 +298,11 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
     let imagesSinceRead = 0;
     let lastProgress = 0;
     let lastThroughput = 0;
+    // Time the loop spends waiting for the next batch (the producer's prefetch queue ran dry),
+    // against the epoch's training wall time: the share the GPU sits idle for want of data.
+    // A resumed epoch counts from the resume.
+    let dataWaitMs = 0;
+    let epochStartMs = performance.now();
     const progress = (epoch: number, epochsDone: number, message?: string, force = false): void => {
       const now = performance.now();
       if (!force && now - lastProgress < 1000) return;
@@ -316,7 +323,9 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
     };
 
     while (producer) {
+      const waitStart = performance.now();
       const batch = await producer.next();
+      dataWaitMs += performance.now() - waitStart;
       if (!batch) break;
       const epochNo = batch.epoch + 1;
       lr = learningRate(config.schedule, config.optimizer.lr, step, totalSteps, stepsPerEpoch);
@@ -343,6 +352,7 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
       }
 
       if (batch.lastInEpoch) {
+        const epochTrainMs = performance.now() - epochStartMs; // training only, before dev evaluation
         const epochsDone = epochNo;
         let dev: EvalResult | null = null;
         if (io.devCount > 0 && (epochsDone % config.evalEvery === 0 || epochsDone === config.epochs)) {
@@ -365,9 +375,12 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
           lr,
           imagesPerSec: seconds > sessionStart.seconds ? ((step - sessionStart.step) * config.batchSize) / (seconds - sessionStart.seconds) : 0,
           seconds,
+          dataWaitShare: Math.min(1, dataWaitMs / Math.max(1e-9, epochTrainMs)),
         };
+        dataWaitMs = 0;
         await emit([epochRec]);
         epochSums = zeroSums();
+        epochStartMs = performance.now();
         await writeCheckpoint({
           name,
           epoch: epochsDone,

@@ -143,6 +143,8 @@ export const EpochRecord = z.object({
   lr: z.number(),
   imagesPerSec: z.number(),
   seconds: z.number(),
+  /** Share of the epoch's wall time the trainer waited for batches (0–1; timing, varies run to run). */
+  dataWaitShare: z.number().min(0).max(1).optional(),
 });
 export const MetricRecord = z.discriminatedUnion('kind', [StepRecord, EpochRecord]);
 export type StepRecord = z.infer<typeof StepRecord>;

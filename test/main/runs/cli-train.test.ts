@@ -23,6 +23,10 @@ describe('layerlab train', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ kind: 'epoch', epoch: 1 }); // --json: epoch records, then the result
+    // the share of training time spent waiting for batches is measured and is a fraction
+    const wait = (lines[0] as { dataWaitShare?: number }).dataWaitShare;
+    expect(wait).toBeGreaterThanOrEqual(0);
+    expect(wait).toBeLessThanOrEqual(1);
     report = lastJsonLine(r.stdout);
     runId = report.run_id as string;
     expect(report).toMatchObject({ state: 'completed', model: 'mlp', dataset: SAMPLE_ID, epochs: 1, test_count: 1000 });

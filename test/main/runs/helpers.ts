@@ -57,7 +57,8 @@ export function lastJsonLine(stdout: string): Record<string, unknown> {
 /** The learning curve of a run: every record without its timing fields. */
 export function curve(records: MetricRecord[]): unknown[] {
   return records.map((r) => {
-    const { imagesPerSec: _i, seconds: _s, ...rest } = r;
+    const { imagesPerSec: _i, seconds: _s, ...rest } = r as MetricRecord & { dataWaitShare?: number };
+    delete (rest as { dataWaitShare?: number }).dataWaitShare;
     return rest;
   });
 }
