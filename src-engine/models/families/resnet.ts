@@ -43,7 +43,8 @@ export const resnetFamily = defineFamily({
     'CIFAR ResNet-(6n+2) (n = 3: ResNet-20, 0.27M parameters; n = 9: ResNet-56) or a 32-px ResNet-18 (11M).',
   teaches:
     'Why shortcuts let very deep networks train: with plain: true the same network without shortcuts gets worse as it gets deeper ' +
-    '(plain-56 vs plain-20), and its first layers receive much smaller gradients.',
+    '(plain-56 vs plain-20), and its layer-wise gradient norms drift with depth (with BatchNorm they grow towards the input), ' +
+    'while a ResNet keeps them level: compare the gradient-norm chart of both.',
   optionsSchema: resnetOptions,
   optionHelp: {
     variant: 'cifar (ResNet-(6n+2), 16-32-64 channels) or resnet18 (64-128-256-512, 2 blocks per stage)',
