@@ -9,8 +9,8 @@
  * within one run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getNodeGpu } from '../src-main/gpu/node-gpu.ts';
+import { useTfWebGpu } from './tf-reference.ts';
 import { backward, conv2d, Engine, matmul, randUniform, type Tensor } from '../src-engine/index.ts';
 
 export interface BenchLine {
@@ -74,31 +74,7 @@ export async function runEngineBench(opts: { iters?: number; reps?: number; log?
   const gpu = await getNodeGpu();
   const engine = new Engine(gpu.device, { seed: 1 });
 
-  // TF.js on its own device from the same adapter (it installs its own error
-  // handlers and queues), falling back to the shared device.
-  let refDevice: GPUDevice = gpu.device;
-  try {
-    refDevice = await gpu.adapter.requestDevice({
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: gpu.adapter.limits.maxComputeWorkgroupStorageSize,
-        maxStorageBufferBindingSize: gpu.adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: gpu.adapter.limits.maxBufferSize,
-      },
-    });
-  } catch {
-    refDevice = gpu.device;
-  }
-  // TF.js refuses to construct unless navigator.gpu exists (Node 20 has no
-  // navigator); it only checks presence, the device is what it uses.
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true });
-  }
-  // Kernels are registered under the name 'webgpu': replace its factory with one using our adapter.
-  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', () => new WebGPUBackend(refDevice, gpu.adapter.info));
-  await tf.setBackend('webgpu');
-  await tf.ready();
+  await useTfWebGpu(gpu.adapter, gpu.device);
 
   const lines: BenchLine[] = [];
   const emit = (l: BenchLine): void => {

@@ -10,14 +10,8 @@
  * On CI this is Mesa lavapipe (a CPU emulating a GPU): compare only within one run.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { build } from 'esbuild';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { getNodeGpu } from '../src-main/gpu/node-gpu.ts';
+import { useTfWebGpu } from './tf-reference.ts';
 import {
   backward,
   crossEntropy,
@@ -54,47 +48,6 @@ function median(v: number[]): number {
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
-}
-
-/**
- * tfjs-core's Node bundle ships no gradient functions (the full @tensorflow/tfjs
- * package adds them from dist/register_all_gradients.js, an ESM tree Node
- * cannot load as is: extensionless and directory imports). Bundle that module
- * with esbuild and import it: it registers TF.js's own gradients in the
- * process-global registry, which the installed tfjs-core reads.
- */
-async function registerTfGradients(): Promise<void> {
-  const require = createRequire(import.meta.url);
-  const entry = join(require.resolve('@tensorflow/tfjs-core/package.json'), '..', 'dist', 'register_all_gradients.js');
-  const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
-  const file = join(mkdtempSync(join(tmpdir(), 'layerlab-tfgrad-')), 'grads.mjs');
-  writeFileSync(file, out.outputFiles[0].contents);
-  await import(pathToFileURL(file).href);
-}
-
-async function setupTf(gpu: Awaited<ReturnType<typeof getNodeGpu>>): Promise<void> {
-  // Same arrangement as bench/engine.ts: TF.js on its own device of the same adapter.
-  let refDevice: GPUDevice = gpu.device;
-  try {
-    refDevice = await gpu.adapter.requestDevice({
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: gpu.adapter.limits.maxComputeWorkgroupStorageSize,
-        maxStorageBufferBindingSize: gpu.adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: gpu.adapter.limits.maxBufferSize,
-      },
-    });
-  } catch {
-    refDevice = gpu.device;
-  }
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true });
-  }
-  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', () => new WebGPUBackend(refDevice, gpu.adapter.info));
-  await tf.setBackend('webgpu');
-  await tf.ready();
-  await registerTfGradients();
 }
 
 export async function runRecurrentBench(opts: { iters?: number; reps?: number; reference?: boolean; log?: (line: string) => void } = {}): Promise<RecurrentBenchResult> {
@@ -146,7 +99,7 @@ export async function runRecurrentBench(opts: { iters?: number; reps?: number; r
   const tfVars: tf.Variable[] = [];
   if (opts.reference ?? true) {
     try {
-      await setupTf(gpu);
+      await useTfWebGpu(gpu.adapter, gpu.device, { gradients: true });
       const tx = tf.randomUniform([B, T, I], 0, 1, 'float32', 1);
       const onehot = tf.oneHot(tf.tensor1d(Array.from(labelsData), 'int32'), CLASSES);
       const v = (shape: number[], seed: number): tf.Variable => {

@@ -23,14 +23,9 @@
  *
  * Software adapters (lavapipe) are CPU emulations: compare within one run.
  */
-import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { getNodeGpu } from '../src-main/gpu/node-gpu.ts';
+import { useTfWebGpu } from './tf-reference.ts';
 import { Engine, type Bindable } from '../src-engine/core/engine.ts';
 import type { Kernel, Params } from '../src-engine/core/kernel.ts';
 import { randUniform } from '../src-engine/core/rng.ts';
@@ -141,50 +136,6 @@ export async function timeOurs(s: Setup, minSeconds: number, minSteps = 2): Prom
 }
 
 // ------------------------------------------------------------------ TF.js
-
-/**
- * TF.js's Node bundle carries no gradient definitions; its ESM sources do
- * (register_all_gradients), but with directory imports Node cannot resolve.
- * esbuild (a dependency of tsx) bundles them into one file, which registers
- * them in TF.js's global registry (shared by every copy of tfjs-core).
- */
-async function registerTfGradients(): Promise<void> {
-  if (tf.getGradient('Conv2D')) return;
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('@tensorflow/tfjs-core/package.json').replace(/package\.json$/, 'dist/register_all_gradients.js');
-  const { build } = await import('esbuild');
-  const out = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
-  const dir = mkdtempSync(join(tmpdir(), 'layerlab-tfgrads-'));
-  try {
-    const file = join(dir, 'grads.mjs');
-    writeFileSync(file, out.outputFiles[0].text);
-    await import(pathToFileURL(file).href);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function setupTf(adapter: GPUAdapter, device: GPUDevice): Promise<void> {
-  let refDevice = device;
-  try {
-    refDevice = await adapter.requestDevice({
-      requiredLimits: {
-        maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-        maxBufferSize: adapter.limits.maxBufferSize,
-      },
-    });
-  } catch {
-    refDevice = device;
-  }
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: {} }, configurable: true });
-  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
-  tf.registerBackend('webgpu', () => new WebGPUBackend(refDevice, adapter.info));
-  await tf.setBackend('webgpu');
-  await tf.ready();
-  await registerTfGradients();
-}
 
 /** LeNet-5 (modern, padding 2 on 28×28) in TF.js core ops, NHWC, trained with SGD momentum 0.9. */
 function tfLenet5(batch: ImageBatch): { step: () => tf.Scalar; dispose: () => void } {
@@ -324,7 +275,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
 
   // LeNet-5 vs TF.js first (the headline), alternating rounds.
   const lenet = setup(engine, 'lenet5', [28, 28, 1]);
-  await setupTf(gpu.adapter, gpu.device);
+  await useTfWebGpu(gpu.adapter, gpu.device, { gradients: true });
   const ref = tfLenet5(lenet.batch);
   await timeTf(ref, 1); // compile
   const oursRuns: number[] = [];
