@@ -8,17 +8,8 @@
 import { runTrainingLoop } from '../../src-engine/train/run-loop.ts';
 import { openRemoteRun } from './remote-io.ts';
 import type { FromWorker, RemoteCallName, ToWorker } from './protocol.ts';
-
-/** Limits worth asking for: the engine splits work to fit device.limits, bigger limits mean fewer splits. */
-const KEY_LIMITS = [
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage',
-  'maxStorageBufferBindingSize',
-  'maxBufferSize',
-] as const;
+// Limits worth asking for: the engine splits work to fit device.limits, bigger limits mean fewer splits.
+import { KEY_LIMITS } from '../gpu/adapter-info.ts';
 
 const scope = self as unknown as { postMessage(m: FromWorker): void; onmessage: ((e: MessageEvent<ToWorker>) => void) | null };
 const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
