@@ -16,7 +16,7 @@
  * `read()`/`item()`/`engine.sync()` submit it. See ops/README.md for HOW TO
  * WRITE AN OP (kernel + dispatch + backward in one file).
  */
-export { Engine } from './core/engine.ts';
+export { Engine, MAX_CONSTANTS } from './core/engine.ts';
 export type { EngineOptions, EngineLimits, MemoryStats, Bindable, BufferSource } from './core/engine.ts';
 export {
   EngineError,

@@ -57,6 +57,9 @@ export interface MemoryStats {
   pooledBytes: number;
   /** All bytes in tensor buffers the engine holds (live + pooled). */
   allocatedBytes: number;
+  /** Lookup tables kept by constantBuffer (not tensors; bounded by MAX_CONSTANTS). */
+  constantBuffers: number;
+  constantBytes: number;
   pipelines: number;
   dispatches: number;
   submits: number;
@@ -69,6 +72,8 @@ export interface Disposable {
 }
 
 const UNIFORM_CHUNK = 64 * 1024;
+/** Lookup tables kept by constantBuffer (each a few KB). */
+export const MAX_CONSTANTS = 256;
 /** Allocations at least this big are wrapped in an out-of-memory error scope. */
 const OOM_SCOPE_BYTES = 16 * 1024 * 1024;
 
@@ -81,6 +86,12 @@ interface UniformChunk {
 export class Engine {
   readonly device: GPUDevice;
   readonly limits: EngineLimits;
+  /**
+   * True on a CPU implementation of WebGPU (Mesa lavapipe, SwiftShader), as
+   * far as the device's adapter info tells: kernels whose best shape differs
+   * between CPUs and GPUs (ops/conv.ts) choose by it.
+   */
+  readonly isSoftware: boolean;
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pipelineNames = new Set<string>();
@@ -93,6 +104,8 @@ export class Engine {
   private readonly uniformChunks: UniformChunk[] = [];
   private uniformChunkIndex = 0;
   private readonly afterSubmit: GPUBuffer[] = [];
+  /** Read-only lookup tables kept across calls (constantBuffer), least recently used first. */
+  private readonly constants = new Map<string, GPUBuffer>();
   private pendingError: EngineError | null = null;
   /** Compile checks not yet awaited: sync points wait for them so a compile error wins. */
   private compileChecks: Array<Promise<void>> = [];
@@ -119,6 +132,8 @@ export class Engine {
       maxStorageBuffersPerStage: l.maxStorageBuffersPerShaderStage,
       minUniformOffsetAlignment: l.minUniformBufferOffsetAlignment,
     };
+    const info = (device as { adapterInfo?: { architecture?: string; description?: string; vendor?: string } }).adapterInfo;
+    this.isSoftware = /software|llvmpipe|lavapipe|swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''} ${info?.vendor ?? ''}`);
     this.baseSeed = (options.seed ?? 0) >>> 0;
     this.maxPooledBytes = options.maxPooledBytes ?? 512 * 2 ** 20;
     this.pool = new BufferPool((size) => this.createStorageBuffer(size));
@@ -144,6 +159,8 @@ export class Engine {
   dispose(): void {
     if (!this.lostError) this.flush();
     this.pool.trim(0);
+    for (const b of this.constants.values()) b.destroy();
+    this.constants.clear();
     for (const c of this.uniformChunks) c.gpu.destroy();
     this.uniformChunks.length = 0;
     this.device.removeEventListener('uncapturederror', this.onError);
@@ -338,6 +355,35 @@ export class Engine {
     this.afterSubmit.push(staging);
   }
 
+  /**
+   * A read-only storage buffer holding `build()`'s bytes, built once per
+   * `key` and kept (up to MAX_CONSTANTS, least recently used evicted after
+   * the next submit): index tables that depend only on a layer's geometry.
+   * Not a tensor: not counted in memory() and never disposed by callers.
+   */
+  constantBuffer(key: string, build: () => ArrayBufferView): GPUBuffer {
+    this.checkAlive();
+    let buf = this.constants.get(key);
+    if (buf) {
+      this.constants.delete(key);
+      this.constants.set(key, buf);
+      return buf;
+    }
+    const data = build();
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    buf = this.device.createBuffer({ label: 'const:' + key, size, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
+    new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    buf.unmap();
+    this.constants.set(key, buf);
+    if (this.constants.size > MAX_CONSTANTS) {
+      const [oldKey, old] = this.constants.entries().next().value as [string, GPUBuffer];
+      this.constants.delete(oldKey);
+      // Commands recorded but not yet submitted may still bind it.
+      this.afterSubmit.push(old);
+    }
+    return buf;
+  }
+
   /** Submits everything recorded so far (no wait). Cheap when nothing is recorded. */
   flush(): void {
     this.checkAlive();
@@ -442,6 +488,8 @@ export class Engine {
       pooledBuffers: this.pool.pooledBuffers,
       pooledBytes: this.pool.pooledBytes,
       allocatedBytes: this.pool.allocatedBytes,
+      constantBuffers: this.constants.size,
+      constantBytes: [...this.constants.values()].reduce((n, b) => n + b.size, 0),
       pipelines: this.pipelines.size,
       dispatches: this.dispatches,
       submits: this.submits,

@@ -13,7 +13,7 @@ import { ShapeError } from '../core/errors.ts';
 import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
-import { WGSL_DIVMOD } from './conv.ts';
+import { WGSL_DIVMOD } from './conv-wgsl.ts';
 import { mean } from './reduce.ts';
 
 type Pair = number | readonly [number, number];

@@ -5,9 +5,10 @@
  * on shapes that exercise multiple tiles, the 64-wide tile, split-K
  * weight-grad and folded dispatches.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backward,
+  CONV_FLAGS,
   conv1d,
   conv2d,
   fromTypedArray,
@@ -140,6 +141,22 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
   ];
   for (const c of cases) it(c.name, () => checkAnalytic(c));
 
+  // The test adapter is a CPU one, where every conv takes the direct kernel;
+  // GPUs take the tiled one for many channels: force it here so both are proven.
+  describe('with the tiled kernel forced (what GPUs run for many channels)', () => {
+    const keep = { ...CONV_FLAGS.directMaxM };
+    beforeAll(() => {
+      CONV_FLAGS.directMaxM.software = 0;
+      CONV_FLAGS.directMaxM.gpu = 0;
+    });
+    afterAll(() => Object.assign(CONV_FLAGS.directMaxM, keep));
+    for (const c of cases) it(c.name, () => checkAnalytic(c, `${c.name} (tiled)`));
+    it('really ran the tiled forward and input-grad pipelines', async () => {
+      const e = await getEngine();
+      expect(e.compiledKernels()).toEqual(expect.arrayContaining([expect.stringMatching(/^conv_fwd_/), expect.stringMatching(/^conv_dx_/), 'conv_pack']));
+    });
+  });
+
   it('depthwise over 66000 channels: more than 65535 workgroups, folded', async () => {
     const e = await getEngine();
     const C = 66_000;
@@ -162,12 +179,16 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
 
   it('keeps the number of distinct conv pipelines small', async () => {
     const e = await getEngine();
-    // One GEMM pipeline per (mode, tile shape): at most 2 each for forward,
-    // input-grad and weight-grad, whatever the layer sizes; plus the weight packer.
-    const gemm = e.compiledKernels().filter((k) => /^conv_(fwd|dx|dw)_/.test(k));
-    expect(gemm.length).toBeGreaterThan(0);
-    expect(gemm.length).toBeLessThanOrEqual(6);
-    expect(e.compiledKernels().filter((k) => k.startsWith('conv_')).length).toBeLessThanOrEqual(7);
+    // One GEMM pipeline per (mode, tile shape), whatever the layer sizes:
+    // direct forward and input-grad with 4, 8 or 16 rows per invocation,
+    // direct weight-grad with 4 or 8 columns; the tiled forward and
+    // input-grad (one tile each) and their weight packer.
+    const names = e.compiledKernels();
+    const direct = names.filter((k) => /^convd_(fwd|dx|dw)_/.test(k));
+    expect(direct.length).toBeGreaterThan(0);
+    expect(direct.filter((k) => k.startsWith('convd_dw_')).length).toBeLessThanOrEqual(2);
+    expect(direct.length).toBeLessThanOrEqual(8);
+    expect(names.filter((k) => /^conv_(fwd|dx|dw)_/.test(k)).length).toBeLessThanOrEqual(2);
   });
 });
 

@@ -202,3 +202,35 @@ describe('tidy and memory', () => {
     expect(local.memory().pooledBuffers).toBe(0);
   });
 });
+
+describe('constant lookup tables (Engine.constantBuffer)', () => {
+  it('builds a table once per key, keeps at most MAX_CONSTANTS, and an evicted table still serves work recorded before', async () => {
+    const e = await getEngine();
+    const { Engine, MAX_CONSTANTS, conv2d } = await import('../../src-engine/index.ts');
+    const local = new Engine(e.device);
+    let builds = 0;
+    const build = (): Int32Array => {
+      builds++;
+      return new Int32Array([1, 2, 3]);
+    };
+    const a = local.constantBuffer('t:a', build);
+    expect(local.constantBuffer('t:a', build)).toBe(a);
+    expect(builds).toBe(1);
+    expect(a.size).toBe(16); // rounded up to whole vec4s
+    expect(local.memory()).toMatchObject({ constantBuffers: 1, constantBytes: 16 });
+
+    // A conv (which keeps its index table here) recorded, then enough new keys
+    // to evict that table before the encoder is submitted: the result must
+    // still be the convolution's (the table is destroyed only after submit).
+    const x = fromArray(local, [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3]);
+    const w = fromArray(local, [1, 0, 0, -1], [1, 1, 2, 2]);
+    const y = conv2d(x, w);
+    for (let i = 0; i < MAX_CONSTANTS + 1; i++) local.constantBuffer(`t:${i}`, build);
+    expect(local.memory().constantBuffers).toBe(MAX_CONSTANTS);
+    expect(local.constantBuffer('t:a', build)).not.toBe(a); // evicted, rebuilt
+    expect(Array.from(await y.read())).toEqual([1 - 5, 2 - 6, 4 - 8, 5 - 9]);
+    for (const t of [x, w, y]) t.dispose();
+    local.dispose();
+    expect(local.memory().constantBuffers).toBe(0);
+  });
+});

@@ -1,0 +1,481 @@
+/**
+ * WGSL generators of the convolution kernels (ops/conv.ts dispatches them):
+ *   conv_<mode>_…  (tiled):  workgroup-memory tiles of A and B shared by a
+ *                  2-D grid of invocations; used when the GEMM's M side is
+ *                  large (many channels), where B reuse across rows pays.
+ *   convd_<mode>_… (direct): one row of invocations, no workgroup memory, no
+ *                  barriers; each invocation gathers its own B columns
+ *                  straight from global memory and reads A (the weights, or dY
+ *                  for dw) at workgroup-uniform addresses; the K-index split
+ *                  comes from a per-geometry table (Engine.constantBuffer).
+ *                  Used for small M (LeNet-like layers): there each gathered
+ *                  value is used by one invocation only, so staging it in
+ *                  workgroup memory was pure overhead (a scattered store and
+ *                  load per element, two barriers per slice).
+ * Both share the column set-up, the B gather and the stores below.
+ */
+import { kernel, kernelFamily, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { ACTIVATIONS, type Activation } from './activations.ts';
+
+export type ConvMode = 'fwd' | 'dx' | 'dw';
+
+/** Tiled kernel shape: wgM × wgN invocations, rM × rN outputs each, K slices of bk. */
+export interface ConvVariant {
+  mode: ConvMode;
+  wgM: number;
+  wgN: number;
+  rM: number;
+  rN: number;
+  bk: number;
+}
+
+/** Direct kernel shape: wg invocations in one row, rM × rN outputs each. */
+export interface ConvDirectVariant {
+  mode: ConvMode;
+  wg: number;
+  rM: number;
+  rN: number;
+}
+
+export const ACT_LIST = Object.keys(ACTIVATIONS) as Activation[];
+const WGSL_EPILOGUE = /* wgsl */ `
+${[...new Set(ACT_LIST.map((a) => ACTIVATIONS[a].prelude))].join('\n')}
+fn epilogue_act(z: f32, act: u32, alpha: f32) -> f32 {
+  switch act {
+${ACT_LIST.map((a, i) => `    case ${i}u: { return ${ACTIVATIONS[a].fwd('z', 'alpha')}; }`).join('\n')}
+    default: { return z; }
+  }
+}
+`;
+
+/** Uniform layout shared by the three modes (filled in this order by convGemm). */
+export const WGSL_P = /* wgsl */ `
+struct P { N: u32, C: u32, H: u32, W: u32,
+           O: u32, Ho: u32, Wo: u32, G: u32,
+           kH: u32, kW: u32, sH: u32, sW: u32,
+           pH: i32, pW: i32, dH: u32, dW: u32,
+           Cg: u32, Og: u32, M: u32, Nc: u32,
+           K: u32, tilesM: u32, tilesN: u32, splits: u32,
+           kChunk: u32, act: u32, alpha: f32, hasBias: u32,
+           writeZ: u32, bk: u32, kHW: u32, HoWo: u32,
+           HW: u32, Mp4: u32 }`;
+
+/**
+ * WGSL dm(n, d) = (n / d, n % d) for n < 2³¹, 1 ≤ d < 2²⁴ without an integer division
+ * (on lavapipe a vector u32 division is a scalar loop over the lanes, ~25
+ * cycles each): a float estimate, a second one from the remainder, then a
+ * final ±1 correction.
+ */
+export const WGSL_DIVMOD = /* wgsl */ `
+fn dm(n: u32, d: u32) -> vec2<u32> {
+  let inv = 1.0 / f32(d);
+  var q = u32(f32(n) * inv);
+  q = u32(i32(q) + i32(floor(f32(i32(n - q * d)) * inv)));
+  let r = i32(n - q * d);
+  q = select(q, q - 1u, r < 0);
+  q = select(q, q + 1u, r >= i32(d));
+  return vec2<u32>(q, n - q * d);
+}
+`;
+
+
+/**
+ * WGSL: state of the invocation's rN columns n0 + tx·rN + j, computed once:
+ * column 0 is split into (outer, row, col) with dm(), the next ones by
+ * stepping the innermost counter with carries. ok_j: column exists; ch/cw:
+ * spatial origin; cb: flat offset (of the element at K-table entry 0 for
+ * fwd / dw); dx also splits the origin by the stride (chq/cwq, key ck).
+ */
+function columnState(mode: ConvMode, rN: number): string {
+  const [L1, L2] = mode === 'fwd' ? ['p.Ho', 'p.Wo'] : mode === 'dx' ? ['p.H', 'p.W'] : ['p.kH', 'p.kW'];
+  const out: string[] = [
+    `let c0 = dm(n0 + tx * ${rN}u, ${L1} * ${L2}); let c1 = dm(c0.y, ${L2});`,
+    `var ca = c0.x; var cr = c1.x; var cc = c1.y;`,
+  ];
+  for (let j = 0; j < rN; j++) {
+    if (j > 0) out.push(`cc += 1u; if (cc == ${L2}) { cc = 0u; cr += 1u; } if (cr == ${L1}) { cr = 0u; ca += 1u; }`);
+    out.push(`let ok_${j} = n0 + tx * ${rN}u + ${j}u < p.Nc;`);
+    if (mode === 'fwd') {
+      out.push(`let ch_${j} = i32(cr * p.sH) - p.pH; let cw_${j} = i32(cc * p.sW) - p.pW;`);
+      out.push(`let cb_${j} = i32((ca * p.C + grp * p.Cg) * p.HW) + ch_${j} * i32(p.W) + cw_${j};`);
+    } else if (mode === 'dx') {
+      out.push(`let dh_${j} = dm(cr + u32(p.pH), p.sH); let dw_${j} = dm(cc + u32(p.pW), p.sW);`);
+      out.push(`let chq_${j} = i32(dh_${j}.x); let cwq_${j} = i32(dw_${j}.x); let ck_${j} = i32(dh_${j}.y * p.sW + dw_${j}.y);`);
+      out.push(`let cb_${j} = i32((ca * p.O + grp * p.Og) * p.HoWo);`);
+    } else {
+      out.push(`let ch_${j} = i32(cr * p.dH); let cw_${j} = i32(cc * p.dW);`);
+      out.push(`let cb_${j} = i32((grp * p.Cg + ca) * p.HW) + ch_${j} * i32(p.W) + cw_${j};`);
+    }
+  }
+  return out.join('\n  ');
+}
+
+/**
+ * WGSL: the invocation's rN B elements v_0… of the K index whose table entry
+ * is `t` (see ktabEntry), `kok` false past the end of K.
+ * dx: oh = (ih + pH − kh·dH) / sH must be exact: with both terms split by the
+ * stride (column: chq/cwq quotients and key = remainders; table: the same
+ * for kh·dH, kw·dW) that is "keys equal", and the quotient is a subtraction.
+ * No per-element division or float→int conversion: on lavapipe both are
+ * scalar loops over the SIMD lanes.
+ */
+function gatherB(mode: ConvMode, rN: number): string {
+  const out: string[] = [];
+  for (let j = 0; j < rN; j++) {
+    if (mode === 'dx') {
+      out.push(`let qh_${j} = chq_${j} - t.y; let qw_${j} = cwq_${j} - t.z;
+      let okb_${j} = ok_${j} && kok && ck_${j} == t.w && u32(qh_${j}) < p.Ho && u32(qw_${j}) < p.Wo;
+      let ad_${j} = cb_${j} + t.x + qh_${j} * i32(p.Wo) + qw_${j};`);
+    } else {
+      out.push(`let ih_${j} = ch_${j} + t.y; let iw_${j} = cw_${j} + t.z;
+      let okb_${j} = ok_${j} && kok && u32(ih_${j}) < p.H && u32(iw_${j}) < p.W;
+      let ad_${j} = cb_${j} + t.x;`);
+    }
+  }
+  for (let j = 0; j < rN; j++) out.push(`let v_${j} = select(0.0, src[u32(max(ad_${j}, 0))], okb_${j});`);
+  return out.join('\n      ');
+}
+
+/** WGSL: vec4 j of the invocation's B elements. */
+const bQuad = (q: number): string => `vec4<f32>(${[0, 1, 2, 3].map((c) => `v_${4 * q + c}`).join(', ')})`;
+
+/**
+ * WGSL: K-table entry of K index k (fwd / dx), or of output position k
+ * (dw; the image offset is added by the kernel), as vec4<i32>:
+ *   fwd: (c·H·W + kh·dH·W + kw·dW, kh·dH, kw·dW, 0)
+ *   dx:  (o·Ho·Wo, ⌊kh·dH/sH⌋, ⌊kw·dW/sW⌋, key of the remainders)
+ *   dw:  (ih·W + iw, ih, iw, oh·Wo + ow) with ih = oh·sH − pH, iw = ow·sW − pW
+ * The tiled kernel computes them in WGSL (ktab below); the direct kernel
+ * reads them from a table built on the CPU (conv.ts, same formulas).
+ */
+const WGSL_KTAB: Record<ConvMode, string> = {
+  fwd: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let kh = i32(b.x * p.dH); let kw = i32(b.y * p.dW);
+    return vec4<i32>(i32(a.x * p.HW) + kh * i32(p.W) + kw, kh, kw, 0);`,
+  dx: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let h = dm(b.x * p.dH, p.sH); let w = dm(b.y * p.dW, p.sW);
+    return vec4<i32>(i32(a.x * p.HoWo), i32(h.x), i32(w.x), i32(h.y * p.sW + w.y));`,
+  dw: `let a = dm(k, p.HoWo); let b = dm(a.y, p.Wo);
+    let ih = i32(b.x * p.sH) - p.pH; let iw = i32(b.y * p.sW) - p.pW;
+    return vec4<i32>(i32(a.x * p.C * p.HW) + ih * i32(p.W) + iw, ih, iw, i32((a.x * p.O + grp * p.Og) * p.HoWo + a.y));`,
+};
+
+/**
+ * WGSL: the epilogue and stores of the rM×rN block in acc (rows m0 + TY·rM + i),
+ * as loops rather than unrolled per element: unrolled, the epilogue (bias,
+ * activation switch) and the bounds checks take LLVM tens of seconds on
+ * lavapipe. cols[j]: output offset of column n0 + tx·rN + j (0xffffffff past
+ * the end), split into (image, position) once and then stepped. When the
+ * plane size S is a multiple of 4, each vec4 of acc is 4 consecutive,
+ * aligned outputs: one vec4 store.
+ */
+function storeBlock(mode: ConvMode, rM: number, rN: number, TY: string): string {
+  const RN4 = rN / 4;
+  const S = mode === 'fwd' ? 'p.HoWo' : mode === 'dx' ? 'p.HW' : 'p.Nc';
+  const BS = mode === 'fwd' ? 'p.O * p.HoWo' : mode === 'dx' ? 'p.C * p.HW' : '0u';
+  const rowOff =
+    mode === 'fwd' ? '(grp * p.Og + m) * p.HoWo' : mode === 'dx' ? '(grp * p.Cg + m) * p.HW' : '(split * p.O + grp * p.Og + m) * p.Nc';
+  const s: string[] = [
+    `let vecOut = ${S} % 4u == 0u;`,
+    `var cols: array<u32, ${rN}>;`,
+    `{ let n = n0 + tx * ${rN}u; let d = dm(n, ${S}); var nb = d.x; var s = d.y;`,
+  ];
+  for (let j = 0; j < rN; j++) {
+    if (j > 0) s.push(`  s += 1u; if (s == ${S}) { s = 0u; nb += 1u; }`);
+    s.push(`  cols[${j}] = select(0xffffffffu, nb * ${BS} + s, n + ${j}u < p.Nc);`);
+  }
+  s.push('}');
+  s.push(`for (var i = 0u; i < ${rM}u; i++) { let m = m0 + ${TY} * ${rM}u + i; if (m >= p.M) { break; }`);
+  s.push(`  let ro = ${rowOff};`);
+  if (mode === 'fwd') s.push('  let bv = select(0.0, bias[min(grp * p.Og + m, arrayLength(&bias) - 1u)], p.hasBias != 0u);');
+  s.push(`  for (var q = 0u; q < ${RN4}u; q++) {`);
+  s.push(`    let col = cols[4u * q];`);
+  if (mode === 'fwd') {
+    s.push(`    let z4 = acc[i * ${RN4}u + q] + vec4<f32>(bv); var y4 = z4;`);
+    s.push('    for (var c = 0u; c < 4u; c++) { y4[c] = epilogue_act(z4[c], p.act, p.alpha); }');
+  } else {
+    s.push(`    let y4 = acc[i * ${RN4}u + q];`);
+  }
+  s.push('    if (vecOut) { if (col != 0xffffffffu) {');
+  s.push('      out[(col + ro) / 4u] = y4;');
+  if (mode === 'fwd') s.push('      if (p.writeZ != 0u) { Z[(col + ro) / 4u] = z4; }');
+  s.push('    } } else {');
+  s.push('      for (var c = 0u; c < 4u; c++) { let cc = cols[4u * q + c]; if (cc != 0xffffffffu) {');
+  s.push('        let idx = cc + ro; out[idx / 4u][idx % 4u] = y4[c];');
+  if (mode === 'fwd') s.push('        if (p.writeZ != 0u) { Z[idx / 4u][idx % 4u] = z4[c]; }');
+  s.push('      } }');
+  s.push('    }');
+  s.push('  }');
+  s.push('}');
+  return s.join('\n  ');
+}
+
+/**
+ * Storage bindings of a mode, in order: the gathered source, the A operand
+ * (`aType`: packed vec4 weights for the tiled kernel, raw weights or dY for
+ * the direct one), [fwd: bias], the output, [fwd: Z], [direct: K table].
+ */
+function bindingsFor(mode: ConvMode, aType: string, table: boolean): { decl: string; kinds: Array<'read' | 'write' | 'uniform'> } {
+  const names: Array<[string, string, 'read' | 'write']> = [['src', 'array<f32>', 'read']];
+  names.push([mode === 'dw' ? 'dy' : 'wa', aType, 'read']);
+  if (mode === 'fwd') names.push(['bias', 'array<f32>', 'read']);
+  names.push(['out', 'array<vec4<f32>>', 'write']);
+  if (mode === 'fwd') names.push(['Z', 'array<vec4<f32>>', 'write']);
+  if (table) names.push(['ktg', 'array<vec4<i32>>', 'read']);
+  const decl = names
+    .map(([n, t, k], i) => `@group(0) @binding(${i}) var<storage, ${k === 'read' ? 'read' : 'read_write'}> ${n}: ${t};`)
+    .concat(`@group(0) @binding(${names.length}) var<uniform> p: P;`)
+    .join('\n');
+  return { decl, kinds: [...names.map((n) => n[2]), 'uniform'] };
+}
+
+/** WGSL: the workgroup's (split, group, tile) from its linear id; returns early past the end. */
+const WGSL_TILE_ORIGIN = (TM: number, TN: number): string => `let g = wg_linear(wid, nwg);
+  let perGroup = p.tilesM * p.tilesN;
+  // Whole workgroup leaves together (uniform control flow for any barrier).
+  if (g >= perGroup * p.G * p.splits) { return; }
+  let d0 = dm(g, perGroup * p.G);
+  let split = d0.x;
+  let d1 = dm(d0.y, perGroup);
+  let grp = d1.x;
+  let d2 = dm(d1.y, p.tilesN);
+  let m0 = d2.x * ${TM}u;
+  let n0 = d2.y * ${TN}u;
+  let kStart = split * p.kChunk;
+  let kEnd = min(p.K, kStart + p.kChunk);`;
+
+/*
+ * Tiled, conv_<mode>_<TM>x<TN>x<BK>: one implicit-GEMM tile C[m0:m0+TM, n0:n0+TN]
+ * of group `grp` (and K-split `split` for dw), K walked in BK slices.
+ *   X: [N, C, H, W], W: [O, Cg, kH, kW], Y / dY: [N, O, Ho, Wo], all row-major.
+ *   fwd: A = W[grp] as [Og, K = Cg·kH·kW], B[k=(c,kh,kw), n=(b,oh,ow)] = X[b, grp·Cg+c, oh·sH−pH+kh·dH, ow·sW−pW+kw·dW]
+ *        (0 outside), C → Y[b, grp·Og+m, oh, ow] after bias + activation (Z = pre-activation).
+ *   dx:  A = W[grp]ᵀ as [Cg, K = Og·kH·kW],
+ *        B[k=(o,kh,kw), n=(b,ih,iw)] = dY[b, grp·Og+o, (ih+pH−kh·dH)/sH, (iw+pW−kw·dW)/sW]
+ *        (0 unless both divide exactly and land inside), C → dX[b, grp·Cg+m, ih, iw].
+ *   dw:  A[m=o, k=(b,oh,ow)] = dY[b, grp·Og+o, oh, ow], B[k, n=(c,kh,kw)] = im2col as in fwd,
+ *        C → part[split, grp·Og+m, n] (summed over splits by the caller).
+ * fwd / dx read A from weights packed by conv_pack as Ap[G, K, Mp] (Mp = M
+ * rounded up to 4, zero-filled), so an A quad is one aligned vec4.
+ * Workgroup (wgN × wgM invocations; linear id folded) → (split, grp, tile m, tile n);
+ * invocation (tx, ty) accumulates the rM×rN block at rows ty·rM…, columns tx·rN…
+ * of the tile, and gathers exactly those rN columns of each B slice (rows
+ * ty, ty + wgM, …) into workgroup memory Bs as vec4s. kt (workgroup) holds
+ * the split of the slice's K indices, computed by the first BK invocations
+ * for the next slice while the others compute.
+ *
+ * Written for lavapipe (CI) as much as for GPUs. There, every access whose
+ * address differs between invocations is a scalar loop over the SIMD lanes
+ * with a bounds check per lane (a vec4 is four of them), a uniform address
+ * is one load, an integer division or float→int conversion is scalarised
+ * too, and each distinct WGSL source costs seconds of LLVM time. Hence: with
+ * wgM = 1 every A read is uniform (dw reads dY directly, no A tile at all);
+ * B is gathered once per element and read back by its own invocation; the
+ * inner loops contain no division (index splits are done per slice in kt, or
+ * once per invocation, with dm()); stores are vec4 when the plane size is a
+ * multiple of 4; loops have uniform bounds (no unrolling) and the epilogue
+ * and stores are loops, not unrolled per element (compile time).
+ */
+export const CONV = kernelFamily((key: string): Kernel => {
+  const v = JSON.parse(key) as ConvVariant;
+  const { wgM, wgN, rM, rN, bk: BK, mode } = v;
+  const TM = wgM * rM;
+  const TN = wgN * rN;
+  const TM4 = TM / 4;
+  const TN4 = TN / 4;
+  const RM4 = rM / 4;
+  const RN4 = rN / 4;
+  const threads = wgM * wgN;
+  if (rN % 4 || rM % 4 || BK % wgM) throw new Error(`conv: unsupported tile ${key}`);
+  // With one row of invocations `ty` is the constant 0, so addresses that
+  // only depend on it stay uniform for the compiler.
+  const TY = wgM === 1 ? '0u' : 'ty';
+
+  const bStores = Array.from({ length: RN4 }, (_, q) => `Bs[r * ${TN4}u + tx * ${RN4}u + ${q}u] = ${bQuad(q)};`);
+  const loadB = `for (var r = ${TY}; r < p.bk; r += ${wgM}u) {
+      let t = kt[${mode === 'dw' ? 'slot + ' : ''}r];
+      let kok = k0 + r < kEnd;
+      ${gatherB(mode, rN)}
+      ${bStores.join('\n      ')}
+    }`;
+
+  // ---- A slice (fwd / dx): TM × BK from the packed weights, As[k·TM4 + m/4].
+  const loadA =
+    mode === 'dw'
+      ? ''
+      : `for (var e = li; e < p.bk * ${TM4}u; e += ${threads}u) {
+      let kl = e / ${TM4}u; let m4 = m0 / 4u + e % ${TM4}u;
+      let oka = k0 + kl < kEnd && m4 < p.Mp4;
+      As[e] = select(vec4<f32>(0.0), wa[select(0u, (grp * p.K + k0 + kl) * p.Mp4 + m4, oka)], oka);
+    }`;
+
+  // ---- inner product over the slice, unrolled over the rM×rN block.
+  const inner: string[] = [];
+  if (mode === 'dw') {
+    // A straight from dY at uniform addresses (row m0 + ty·rM + i, column k0 + kk).
+    inner.push(`let kr = kt[slot + kk]; let kv = k0 + kk < kEnd;`);
+    inner.push(`let ab = u32(kr.w) + (m0 + ${TY} * ${rM}u) * p.HoWo;`);
+    for (let i = 0; i < rM; i++) {
+      inner.push(`let a${i} = select(0.0, dy[select(0u, ab + ${i}u * p.HoWo, kv)], kv && m0 + ${TY} * ${rM}u + ${i}u < p.M);`);
+    }
+  } else {
+    for (let q = 0; q < RM4; q++) inner.push(`let aq${q} = As[kk * ${TM4}u + ${TY} * ${RM4}u + ${q}u];`);
+    for (let i = 0; i < rM; i++) inner.push(`let a${i} = aq${i >> 2}.${'xyzw'[i & 3]};`);
+  }
+  for (let q = 0; q < RN4; q++) inner.push(`let b${q} = Bs[kk * ${TN4}u + tx * ${RN4}u + ${q}u];`);
+  for (let i = 0; i < rM; i++) {
+    for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
+  }
+
+  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', false);
+  // dw reads kt while the next slice's entries are written: two halves.
+  const ktSize = mode === 'dw' ? 2 * BK : BK;
+  const refresh = `for (var q = li; q < ${BK}u; q += ${threads}u) { kt[${mode === 'dw' ? '(slot ^ ' + BK + 'u) + ' : ''}q] = ktab(k0 + ${BK}u + q, grp); }`;
+
+  return kernel(
+    `conv_${mode}_${TM}x${TN}x${BK}`,
+    /* wgsl */ `
+${WGSL_P}
+${decl}
+${mode === 'fwd' ? WGSL_EPILOGUE : ''}
+${WGSL_WG_LINEAR}
+${mode === 'dw' ? '' : `var<workgroup> As: array<vec4<f32>, ${TM4 * BK}>;`}
+var<workgroup> Bs: array<vec4<f32>, ${TN4 * BK}>;
+var<workgroup> kt: array<vec4<i32>, ${ktSize}>;
+${WGSL_DIVMOD}
+fn ktab(k: u32, grp: u32) -> vec4<i32> {
+    ${WGSL_KTAB[mode]}
+}
+@compute @workgroup_size(${wgN}, ${wgM})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  ${WGSL_TILE_ORIGIN(TM, TN)}
+  let tx = lid.x;
+  let ty = lid.y;
+  ${columnState(mode, rN)}
+  for (var q = li; q < ${BK}u; q += ${threads}u) { kt[q] = ktab(kStart + q, grp); }
+  workgroupBarrier();
+  var acc: array<vec4<f32>, ${rM * RN4}>;
+  var slot = 0u;
+  for (var k0 = kStart; k0 < kEnd; k0 += ${BK}u) {
+    ${loadB}
+    ${loadA}
+    workgroupBarrier();
+    ${refresh}
+    for (var kk = 0u; kk < p.bk; kk++) {
+      ${inner.join('\n      ')}
+    }
+    slot ^= ${BK}u;
+    workgroupBarrier();
+  }
+  ${storeBlock(mode, rM, rN, TY)}
+}`,
+    kinds,
+  );
+});
+
+/*
+ * Direct, convd_<mode>_<rM>x<wg·rN>: the same GEMMs as the tiled kernel (see
+ * above), one row of wg invocations per workgroup, each accumulating rM rows
+ * × rN consecutive columns, walking K one index at a time:
+ *   t      = ktg[k] (a K-table entry, see WGSL_KTAB; dw: ktg[output
+ *            position] plus the image offsets of the running (img, pos) counter),
+ *   v_j    = B[k, column j], gathered from global memory by this invocation,
+ *   a_i    = A[m0 + i, k], read at a workgroup-uniform address:
+ *            fwd: W[grp·Og + m, k]                 (the weights in place, [O, Cg·kH·kW])
+ *            dx:  W[grp·Og + o, m, kh, kw]          (table entry 2k + 1 holds o·Cg·kH·kW + kh·kW + kw)
+ *            dw:  dY[img, grp·Og + m, pos]
+ *   acc   += a_i · v_j.
+ * No workgroup memory, no barriers, no weight repacking, no division in the
+ * loop. The table is built on the CPU once per geometry (conv.ts).
+ */
+export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
+  const { mode, wg, rM, rN } = JSON.parse(key) as ConvDirectVariant;
+  if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
+  const RN4 = rN / 4;
+  const { decl, kinds } = bindingsFor(mode, 'array<f32>', true);
+  const A = mode === 'dw' ? 'dy' : 'wa';
+  const aBase = { fwd: '(grp * p.Og + m0) * p.K', dx: '(grp * p.Og * p.Cg + m0) * p.kHW', dw: '(grp * p.Og + m0) * p.HoWo' }[mode];
+  const aStride = { fwd: 'p.K', dx: 'p.kHW', dw: 'p.HoWo' }[mode];
+  const aOff = { fwd: 'k', dx: 'u32(ktg[2u * k + 1u].x)', dw: 'u32(t.w)' }[mode];
+  const head =
+    mode === 'dw'
+      ? `let bp = dm(kStart, p.HoWo); var img = bp.x; var pos = bp.y;
+  for (var k = kStart; k < kEnd; k++) {
+    let t = ktg[pos] + vec4<i32>(i32(img * p.C * p.HW), 0, 0, i32(img * p.O * p.HoWo));
+    pos += 1u; if (pos == p.HoWo) { pos = 0u; img += 1u; }`
+      : `for (var k = kStart; k < kEnd; k++) {
+    let t = ktg[${mode === 'dx' ? '2u * k' : 'k'}];`;
+  const inner: string[] = [`let ab = ${aBase} + ${aOff};`];
+  for (let i = 0; i < rM; i++) {
+    inner.push(`let okA${i} = m0 + ${i}u < p.M; let a${i} = select(0.0, ${A}[select(0u, ab + ${i}u * ${aStride}, okA${i})], okA${i});`);
+  }
+  for (let q = 0; q < RN4; q++) inner.push(`let b${q} = ${bQuad(q)};`);
+  for (let i = 0; i < rM; i++) {
+    for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
+  }
+  return kernel(
+    `convd_${mode}_${rM}x${wg * rN}`,
+    /* wgsl */ `
+${WGSL_P}
+${decl}
+${mode === 'fwd' ? WGSL_EPILOGUE : ''}
+${WGSL_WG_LINEAR}
+${WGSL_DIVMOD}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  ${WGSL_TILE_ORIGIN(rM, wg * rN)}
+  let tx = lid.x;
+  ${columnState(mode, rN)}
+  var acc: array<vec4<f32>, ${rM * RN4}>;
+  let kok = true;
+  ${head}
+    ${gatherB(mode, rN)}
+    ${inner.join('\n    ')}
+  }
+  ${storeBlock(mode, rM, rN, '0u')}
+}`,
+    kinds,
+  );
+});
+
+/**
+ * The direct kernel's K table (Int32Array of vec4s), the same formulas as
+ * WGSL_KTAB: fwd K = Cg·kH·kW entries; dx 2 vec4 per K = Og·kH·kW index (the
+ * second holds the weight offset o·Cg·kH·kW + kh·kW + kw); dw one per output
+ * position Ho·Wo.
+ */
+export function directTable(
+  mode: ConvMode,
+  g: { C: number; H: number; W: number; O: number; Ho: number; Wo: number; G: number; kH: number; kW: number; sH: number; sW: number; pH: number; pW: number; dH: number; dW: number },
+): Int32Array {
+  const Cg = g.C / g.G;
+  const Og = g.O / g.G;
+  const kHW = g.kH * g.kW;
+  if (mode === 'dw') {
+    const t = new Int32Array(4 * g.Ho * g.Wo);
+    for (let oh = 0, i = 0; oh < g.Ho; oh++) {
+      for (let ow = 0; ow < g.Wo; ow++, i++) {
+        const ih = oh * g.sH - g.pH;
+        const iw = ow * g.sW - g.pW;
+        t.set([ih * g.W + iw, ih, iw, i], 4 * i);
+      }
+    }
+    return t;
+  }
+  const K = (mode === 'fwd' ? Cg : Og) * kHW;
+  const stride = mode === 'fwd' ? 4 : 8;
+  const t = new Int32Array(stride * K);
+  for (let k = 0; k < K; k++) {
+    const a = Math.floor(k / kHW);
+    const r = k % kHW;
+    const kh = Math.floor(r / g.kW) * g.dH;
+    const kw = (r % g.kW) * g.dW;
+    if (mode === 'fwd') t.set([a * g.H * g.W + kh * g.W + kw, kh, kw, 0], stride * k);
+    else {
+      const hq = Math.floor(kh / g.sH);
+      const wq = Math.floor(kw / g.sW);
+      t.set([a * g.Ho * g.Wo, hq, wq, (kh % g.sH) * g.sW + (kw % g.sW), a * Cg * kHW + r, 0, 0, 0], stride * k);
+    }
+  }
+  return t;
+}
