@@ -102,7 +102,37 @@ describe('sum / mean / max / variance over any axes', () => {
     expectClose(await s.read(), sumRef(data, [2, 100_000], [1]).data, { rtol: 1e-5, atol: 0 }, 'long rows');
   });
 
-  it('folds a row reduction with more than 65535 rows (70 000 workgroups)', async () => {
+  it('many short rows (one invocation per row) and few long rows (one workgroup tree per row) agree with the reference', async () => {
+    const e = await getEngine();
+    for (const shape of [[300, 37], [130, 4096], [3, 4097], [127, 50]]) {
+      const data = randArray(sizeOf(shape), shape[0] + shape[1]);
+      const x = E.fromTypedArray(e, data, shape);
+      const label = `[${shape}]`;
+      expectClose(await E.sum(x, 1).read(), sumRef(data, shape, [1]).data, { rtol: 1e-5, atol: 1e-5 }, `sum ${label}`);
+      expectClose(await E.mean(x, 1).read(), meanRef(data, shape, [1]).data, { rtol: 1e-5, atol: 1e-6 }, `mean ${label}`);
+      expectClose(await E.max(x, 1).read(), maxRef(data, shape, [1]).data, FWD, `max ${label}`);
+      expect(Array.from(await E.argmax(x, 1).readRaw())).toEqual(Array.from(argmaxRef(data, shape, 1)));
+      x.dispose();
+    }
+  });
+
+  it('folds a tree row reduction past a lowered workgroup limit (8 per dimension)', async () => {
+    const e = await getEngine();
+    const limits = e.limits as { maxWorkgroupsPerDimension: number };
+    const keep = limits.maxWorkgroupsPerDimension;
+    limits.maxWorkgroupsPerDimension = 8;
+    try {
+      const shape = [20, 5000]; // 20 workgroups → an 8 × 3 grid
+      const data = randArray(sizeOf(shape), 12);
+      const x = E.fromTypedArray(e, data, shape);
+      expectClose(await E.sum(x, 1).read(), sumRef(data, shape, [1]).data, { rtol: 1e-5, atol: 1e-5 }, 'folded tree sum');
+      expect(Array.from(await E.argmax(x, 1).readRaw())).toEqual(Array.from(argmaxRef(data, shape, 1)));
+    } finally {
+      limits.maxWorkgroupsPerDimension = keep;
+    }
+  });
+
+  it('70 000 short rows (more than 65535 invocation groups would be needed one row per workgroup)', async () => {
     const e = await getEngine();
     const rows = 70_000;
     const data = randArray(rows * 5, 11);
