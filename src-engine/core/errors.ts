@@ -64,12 +64,15 @@ export class LimitError extends EngineError {
     readonly allowed: number,
     what: string,
   ) {
-    super(
-      `${what} needs ${limit} = ${limit.endsWith('Size') ? formatBytes(requested) : requested}, ` +
-        `but this GPU allows ${limit.endsWith('Size') ? formatBytes(allowed) : allowed}. ` +
-        'Use a smaller batch size or a smaller model.',
-    );
+    super(limitMessage(limit, requested, allowed, what));
   }
+}
+
+function limitMessage(limit: string, requested: number, allowed: number, what: string): string {
+  let [req, allow] = limit.endsWith('Size') ? [formatBytes(requested), formatBytes(allowed)] : [String(requested), String(allowed)];
+  // Just over the limit rounds to the same figure: give exact byte counts.
+  if (req === allow) [req, allow] = [`${requested} bytes`, `${allowed} bytes`];
+  return `${what} needs ${limit} = ${req}, but this GPU allows ${allow}. Use a smaller batch size or a smaller model.`;
 }
 
 /** A tensor was used after dispose() (often: disposed by a tidy() scope). */

@@ -111,3 +111,21 @@ fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x + wid.z * nwg.x * nwg.y;
 }
 `;
+
+/**
+ * WGSL dm(n, d) = (n / d, n % d) for n < 2³¹, 1 ≤ d < 2²⁴ without an integer division
+ * (on lavapipe a vector u32 division is a scalar loop over the lanes, ~25
+ * cycles each): a float estimate, a second one from the remainder, then a
+ * final ±1 correction.
+ */
+export const WGSL_DIVMOD = /* wgsl */ `
+fn dm(n: u32, d: u32) -> vec2<u32> {
+  let inv = 1.0 / f32(d);
+  var q = u32(f32(n) * inv);
+  q = u32(i32(q) + i32(floor(f32(i32(n - q * d)) * inv)));
+  let r = i32(n - q * d);
+  q = select(q, q - 1u, r < 0);
+  q = select(q, q + 1u, r >= i32(d));
+  return vec2<u32>(q, n - q * d);
+}
+`;

@@ -14,7 +14,7 @@
  *                  load per element, two barriers per slice).
  * Both share the column set-up, the B gather and the stores below.
  */
-import { kernel, kernelFamily, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { kernel, kernelFamily, WGSL_DIVMOD, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
 import { ACTIVATIONS, type Activation } from './activations.ts';
 
 export type ConvMode = 'fwd' | 'dx' | 'dw';
@@ -60,23 +60,6 @@ struct P { N: u32, C: u32, H: u32, W: u32,
            writeZ: u32, bk: u32, kHW: u32, HoWo: u32,
            HW: u32, Mp4: u32 }`;
 
-/**
- * WGSL dm(n, d) = (n / d, n % d) for n < 2³¹, 1 ≤ d < 2²⁴ without an integer division
- * (on lavapipe a vector u32 division is a scalar loop over the lanes, ~25
- * cycles each): a float estimate, a second one from the remainder, then a
- * final ±1 correction.
- */
-export const WGSL_DIVMOD = /* wgsl */ `
-fn dm(n: u32, d: u32) -> vec2<u32> {
-  let inv = 1.0 / f32(d);
-  var q = u32(f32(n) * inv);
-  q = u32(i32(q) + i32(floor(f32(i32(n - q * d)) * inv)));
-  let r = i32(n - q * d);
-  q = select(q, q - 1u, r < 0);
-  q = select(q, q + 1u, r >= i32(d));
-  return vec2<u32>(q, n - q * d);
-}
-`;
 
 
 /**

@@ -7,11 +7,14 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
-import { kernel, kernelFamily, MAX_RANK, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, MAX_RANK, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { broadcastStrides, sameShape, type Shape } from '../core/shape.ts';
 import { type DType, empty, type Tensor } from '../core/tensor.ts';
 
 const NAMES = ['a', 'b', 'c', 'd'] as const;
+
+/** Dimensions below this are split with dm() (exact for divisors < 2²⁴, see core/kernel.ts). */
+const DM_MAX = 2 ** 24;
 
 function wgslType(d: DType): string {
   return d === 'f32' ? 'f32' : d === 'i32' ? 'i32' : 'u32';
@@ -19,30 +22,38 @@ function wgslType(d: DType): string {
 
 /*
  * map: out[i] = EXPR(a[ia], b[ib], …) for i < n, out: contiguous [outShape].
- * Contiguous variant: ia = i. Broadcast variant: i is split into coordinates
- * of outShape (p.shape) and each input's offset is Σ coord_d · stride_d with
- * stride 0 on broadcast axes (p.st[2k], p.st[2k+1] hold input k's strides).
- * One invocation per output element; 1-D dispatch, folded.
+ * Each input is read one of three ways (spec `kinds`, one letter each):
+ *   c  same shape as the output:   ia = i;
+ *   u  a single element:           ia = 0 (a workgroup-uniform load);
+ *   b  broadcast:                  ia = Σ_j coord_j · stride_j over the
+ *      output's dimensions after merging those no input tells apart
+ *      (mapN: [N, C, H, W] + bias [1, C, 1, 1] is split as [N, C, H·W]).
+ * The split of i into coordinates is unrolled over that (small) rank R,
+ * innermost first (p.shape / p.st hold dimensions innermost first), with
+ * dm() (no hardware integer division: on lavapipe each one is a scalar loop
+ * over the SIMD lanes) when every dimension is below 2²⁴, `/` and `%`
+ * otherwise. One invocation per output element; 1-D dispatch, folded.
  */
 const MAP = kernelFamily((spec: string) => {
-  const [expr, dtypes, outType, contiguous, prelude] = spec.split('\u0001');
+  const [expr, dtypes, outType, kinds, rankStr, div, prelude] = spec.split('\u0001');
   const ins = dtypes ? dtypes.split(',') : [];
+  const R = Number(rankStr);
   const decl = ins
     .map((t, k) => `@group(0) @binding(${k}) var<storage, read> ${NAMES[k]}_buf: array<${t}>;`)
     .join('\n');
-  const loads =
-    contiguous === '1'
-      ? ins.map((_, k) => `let ${NAMES[k]} = ${NAMES[k]}_buf[i];`).join('\n  ')
-      : `var rem = i;
-  ${ins.map((_, k) => `var o${k} = 0u;`).join(' ')}
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let du = u32(d);
-    let sz = p.shape[du / 4u][du % 4u];
-    let coord = rem % sz;
-    rem = rem / sz;
-    ${ins.map((_, k) => `o${k} += coord * p.st[${2 * k}u + du / 4u][du % 4u];`).join('\n    ')}
+  const bIns = ins.map((_, k) => k).filter((k) => kinds[k] === 'b');
+  const split: string[] = [];
+  if (bIns.length) {
+    split.push('var rem = i;', ...bIns.map((k) => `var o${k} = 0u;`));
+    for (let j = 0; j < R; j++) {
+      const sz = `p.shape[${j >> 2}][${j & 3}]`;
+      if (j === R - 1) split.push('let c' + j + ' = rem;');
+      else if (div === 'dm') split.push(`let q${j} = dm(rem, ${sz}); let c${j} = q${j}.y; rem = q${j}.x;`);
+      else split.push(`let c${j} = rem % ${sz}; rem = rem / ${sz};`);
+      for (const k of bIns) split.push(`o${k} += c${j} * p.st[${2 * k + (j >> 2)}][${j & 3}];`);
+    }
   }
-  ${ins.map((_, k) => `let ${NAMES[k]} = ${NAMES[k]}_buf[o${k}];`).join('\n  ')}`;
+  const loads = ins.map((_, k) => `let ${NAMES[k]} = ${NAMES[k]}_buf[${kinds[k] === 'c' ? 'i' : kinds[k] === 'u' ? '0' : 'o' + k}];`);
   const n = ins.length;
   return kernel(
     'map',
@@ -52,6 +63,7 @@ ${decl}
 @group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;
 @group(0) @binding(${n + 1}) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
+${div === 'dm' && bIns.length ? WGSL_DIVMOD : ''}
 ${prelude}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -59,12 +71,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let s = p.s;
-  ${loads}
+  ${split.join('\n  ')}
+  ${loads.join('\n  ')}
   out[i] = ${outType}(${expr});
 }`,
     [...ins.map(() => 'read' as const), 'write', 'uniform'],
   );
 });
+
+/**
+ * The output's dimensions with each input's broadcast strides, merging
+ * neighbours that every input walks alike (stride[d] = stride[d+1]·size[d+1]
+ * for all, zero strides included), dropping size-1 dimensions; innermost
+ * first, as the map kernel reads them.
+ */
+function mergedDims(outShape: Shape, strides: number[][]): { shape: number[]; strides: number[][] } {
+  const shape: number[] = [];
+  const st: number[][] = strides.map(() => []);
+  for (let d = outShape.length - 1; d >= 0; d--) {
+    const size = outShape[d];
+    if (size === 1) continue;
+    const j = shape.length - 1;
+    if (j >= 0 && strides.every((s, k) => s[d] === st[k][j] * shape[j])) {
+      shape[j] *= size;
+      continue;
+    }
+    shape.push(size);
+    strides.forEach((s, k) => st[k].push(s[d]));
+  }
+  return { shape, strides: st };
+}
 
 export interface MapOptions {
   /** Scalars visible to the expression as s.x, s.y, s.z, s.w. */
@@ -92,16 +128,16 @@ export function mapN(engine: Engine, expr: string, inputs: readonly Tensor[], ou
   }
   const out = empty(engine, outShape, opt.dtype ?? 'f32');
   if (out.size === 0) return out;
-  const contiguous = inputs.every((t) => sameShape(t.shape, outShape));
-  const spec = [expr, inputs.map((t) => wgslType(t.dtype)).join(','), wgslType(out.dtype), contiguous ? '1' : '0', opt.prelude ?? ''].join('\u0001');
-  const params = new Params().u32(out.size).u32(outShape.length).align16();
+  const kinds = inputs.map((t) => (sameShape(t.shape, outShape) ? 'c' : t.size === 1 ? 'u' : 'b')).join('');
+  const broadcast = inputs.map((t, k) => (kinds[k] === 'b' ? broadcastStrides(t.shape, outShape) : outShape.map(() => 0)));
+  const m = kinds.includes('b') ? mergedDims(outShape, broadcast) : { shape: [], strides: broadcast.map(() => []) };
+  const div = m.shape.every((d) => d < DM_MAX) ? 'dm' : 'div';
+  const spec = [expr, inputs.map((t) => wgslType(t.dtype)).join(','), wgslType(out.dtype), kinds, String(m.shape.length), div, opt.prelude ?? ''].join('\u0001');
+  const params = new Params().u32(out.size).u32(m.shape.length).align16();
   const sc = opt.scalars ?? [];
   for (let k = 0; k < 4; k++) params.f32(sc[k] ?? 0);
-  params.vec([...outShape], 2);
-  for (let k = 0; k < 4; k++) {
-    const t = inputs[k];
-    params.vec(t ? broadcastStrides(t.shape, outShape) : [], 2);
-  }
+  params.vec(m.shape, 2);
+  for (let k = 0; k < 4; k++) params.vec(m.strides[k] ?? [], 2);
   engine.run(MAP(spec), [...inputs, out], params, Math.ceil(out.size / 256));
   return out;
 }
@@ -114,8 +150,10 @@ export function mapN(engine: Engine, expr: string, inputs: readonly Tensor[], ou
  * Element type is moved as raw u32 bits, so any dtype works.
  * One invocation per element of the contiguous side; 1-D dispatch, folded.
  */
-const STRIDED = kernelFamily((mode: 'gather' | 'scatter') =>
-  kernel(
+const STRIDED = kernelFamily((spec: string) => {
+  const [mode, f] = spec.split(':') as ['gather' | 'scatter', string];
+  const fast = f === 'dm';
+  return kernel(
     mode,
     /* wgsl */ `
 struct P { n: u32, rank: u32, base: u32, shape: array<vec4<u32>, 2>, st: array<vec4<u32>, 2> }
@@ -123,6 +161,7 @@ struct P { n: u32, rank: u32, base: u32, shape: array<vec4<u32>, 2>, st: array<v
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
+${fast ? WGSL_DIVMOD : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -133,14 +172,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var d = i32(p.rank) - 1; d >= 0; d--) {
     let du = u32(d);
     let sz = p.shape[du / 4u][du % 4u];
-    o += (rem % sz) * p.st[du / 4u][du % 4u];
-    rem = rem / sz;
+    ${fast ? 'let qr = dm(rem, sz); o += qr.y * p.st[du / 4u][du % 4u]; rem = qr.x;' : 'o += (rem % sz) * p.st[du / 4u][du % 4u]; rem = rem / sz;'}
   }
   ${mode === 'gather' ? 'out[i] = x[o];' : 'out[o] = x[i];'}
 }`,
     ['read', 'write', 'uniform'],
-  ),
-);
+  );
+});
+
+/** The strided kernel for `shape`: dm() splits when every dimension allows it. */
+function strided(mode: 'gather' | 'scatter', shape: Shape): ReturnType<typeof STRIDED> {
+  return STRIDED(`${mode}:${shape.every((d) => d < DM_MAX) ? 'dm' : 'div'}`);
+}
 
 function stridedParams(n: number, shape: Shape, strides: readonly number[], base: number): Params {
   return new Params().u32(n).u32(shape.length).u32(base).vec([...shape], 2).vec([...strides], 2);
@@ -150,12 +193,12 @@ function stridedParams(n: number, shape: Shape, strides: readonly number[], base
 export function gatherStrided(x: Tensor, outShape: Shape, strides: readonly number[], base: number): Tensor {
   if (outShape.length > MAX_RANK) throw new ShapeError('gather', `rank above ${MAX_RANK}`, [outShape]);
   const out = empty(x.engine, outShape, x.dtype);
-  if (out.size) x.engine.run(STRIDED('gather'), [x, out], stridedParams(out.size, outShape, strides, base), Math.ceil(out.size / 256));
+  if (out.size) x.engine.run(strided('gather', outShape), [x, out], stridedParams(out.size, outShape, strides, base), Math.ceil(out.size / 256));
   return out;
 }
 
 /** out[base + Σ coords·strides] = x[coords] for every coordinate of x (writes into `out`; no autodiff). */
 export function scatterStrided(x: Tensor, out: Tensor, strides: readonly number[], base: number): void {
   if (x.rank > MAX_RANK) throw new ShapeError('scatter', `rank above ${MAX_RANK}`, [x.shape]);
-  if (x.size) x.engine.run(STRIDED('scatter'), [x, out], stridedParams(x.size, x.shape, strides, base), Math.ceil(x.size / 256));
+  if (x.size) x.engine.run(strided('scatter', x.shape), [x, out], stridedParams(x.size, x.shape, strides, base), Math.ceil(x.size / 256));
 }

@@ -13,10 +13,9 @@
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor, zeros } from '../core/tensor.ts';
-import { WGSL_DIVMOD } from './conv-wgsl.ts';
 import { mean } from './reduce.ts';
 
 type Pair = number | readonly [number, number];
@@ -34,7 +33,7 @@ export interface AvgPool2dOptions extends MaxPool2dOptions {
 }
 
 /**
- * Integer division without a hardware divide (dm() of ops/conv.ts: on
+ * Integer division without a hardware divide (dm() of core/kernel.ts: on
  * lavapipe a vector division is a scalar loop over the lanes); dvi takes
  * non-negative i32 operands.
  */

@@ -234,3 +234,41 @@ describe('constant lookup tables (Engine.constantBuffer)', () => {
     expect(local.memory().constantBuffers).toBe(0);
   });
 });
+
+describe('WGSL dm(): division without a hardware divide', () => {
+  it('gives the exact quotient and remainder at the edges of its range (n < 2³¹, d < 2²⁴)', async () => {
+    const e = await getEngine();
+    const { kernel, Params, WGSL_DIVMOD } = await import('../../src-engine/core/kernel.ts');
+    const ds = [1, 2, 3, 7, 10, 100, 255, 256, 1000, 65535, 65536, 1_000_003, 2 ** 23 + 1, 2 ** 24 - 1];
+    const pairs: Array<[number, number]> = [];
+    for (const d of ds) {
+      for (const n of [0, 1, d - 1, d, d + 1, 2 * d - 1, 2 * d, 12_345_678, 2 ** 24 + 1, 2 ** 30 + 7, 2 ** 31 - 2, 2 ** 31 - 1]) pairs.push([n, d]);
+      for (let k = 0; k < 20; k++) pairs.push([Math.floor(((k * 2654435761) % 2 ** 31) >>> 0) % 2 ** 31, d]);
+    }
+    const nd = new Uint32Array(pairs.flat());
+    const k = kernel(
+      'test_dm',
+      `${WGSL_DIVMOD}
+struct P { n: u32 }
+@group(0) @binding(0) var<storage, read> nd: array<u32>;
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= p.n) { return; }
+  let r = dm(nd[2u * i], nd[2u * i + 1u]);
+  out[2u * i] = r.x; out[2u * i + 1u] = r.y;
+}`,
+      ['read', 'write', 'uniform'],
+    );
+    const src = fromTypedArray(e, nd, [nd.length], 'u32');
+    const out = zeros(e, [nd.length], 'u32');
+    e.run(k, [src, out], new Params().u32(pairs.length), Math.ceil(pairs.length / 64));
+    const got = await out.readRaw();
+    const bad = pairs.filter(([n, d], i) => got[2 * i] !== Math.floor(n / d) || got[2 * i + 1] !== n % d);
+    expect(bad).toEqual([]);
+    src.dispose();
+    out.dispose();
+  });
+});

@@ -64,6 +64,17 @@ describe('binary ops with broadcasting', () => {
     expect(Array.from(await b.grad!.read())).toEqual([0.5, 1, 0]);
   });
 
+  it('broadcasts along a dimension of 2²⁴ + 5 (past the exact range of the fast index split)', async () => {
+    const e = await getEngine();
+    const n = 2 ** 24 + 5;
+    const a = E.fromTypedArray(e, Float32Array.from({ length: n }, (_, i) => i % 1000), [n]);
+    const b = E.fromTypedArray(e, new Float32Array([0.5]), [1]);
+    const y = await E.add(a, b).read();
+    for (const i of [0, 1, 999, 2 ** 24 - 1, 2 ** 24, n - 1]) expect(y[i]).toBe((i % 1000) + 0.5);
+    a.dispose();
+    b.dispose();
+  });
+
   it('rejects shapes that do not broadcast, naming the op and both shapes', async () => {
     const e = await getEngine();
     expect(() => E.add(E.zeros(e, [2, 3]), E.zeros(e, [4]))).toThrow(/add.*\[2, 3\].*\[4\]/);

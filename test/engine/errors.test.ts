@@ -26,6 +26,9 @@ describe('typed errors', () => {
     const e = await getEngine();
     expect(() => E.zeros(e, [2 ** 30])).toThrow(E.LimitError);
     expect(() => E.zeros(e, [2 ** 30])).toThrow(/smaller batch/);
+    // Just over the limit: the two sizes would print alike in MiB, so the message gives bytes.
+    const max = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize);
+    expect(() => E.zeros(e, [max / 4 + 1])).toThrow(`needs maxStorageBufferBindingSize = ${max + 4} bytes, but this GPU allows ${max} bytes`);
     expect(Array.from(await E.ones(e, [2]).read())).toEqual([1, 1]);
   });
 
