@@ -76,6 +76,24 @@ export const ACTIVATIONS: Record<Activation, ActivationDef> = {
   },
 };
 
+/** Index of each activation in EPILOGUE_WGSL's switch (a uniform picks it at run time). */
+export const EPILOGUE_ACTS = Object.keys(ACTIVATIONS) as Activation[];
+
+/**
+ * WGSL epilogue_act(z, act, alpha): every activation behind one switch, so
+ * GEMM kernels with a fused bias + activation need one pipeline, not one per
+ * activation (each pipeline costs ~1 s of LLVM time on lavapipe).
+ */
+export const EPILOGUE_WGSL = /* wgsl */ `
+${[...new Set(EPILOGUE_ACTS.map((a) => ACTIVATIONS[a].prelude))].join('\n')}
+fn epilogue_act(z: f32, act: u32, alpha: f32) -> f32 {
+  switch act {
+${EPILOGUE_ACTS.map((a, i) => `    case ${i}u: { return ${ACTIVATIONS[a].fwd('z', 'alpha')}; }`).join('\n')}
+    default: { return z; }
+  }
+}
+`;
+
 /** Applies an activation by name (α for leakyRelu/elu). */
 export function activate(x: Tensor, act: Activation, alpha = defaultAlpha(act)): Tensor {
   if (act === 'none') return x;

@@ -15,7 +15,7 @@
  * Both share the column set-up, the B gather and the stores below.
  */
 import { kernel, kernelFamily, WGSL_DIVMOD, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
-import { ACTIVATIONS, type Activation } from './activations.ts';
+import { EPILOGUE_WGSL } from './activations.ts';
 
 export type ConvMode = 'fwd' | 'dx' | 'dw';
 
@@ -37,16 +37,6 @@ export interface ConvDirectVariant {
   rN: number;
 }
 
-export const ACT_LIST = Object.keys(ACTIVATIONS) as Activation[];
-const WGSL_EPILOGUE = /* wgsl */ `
-${[...new Set(ACT_LIST.map((a) => ACTIVATIONS[a].prelude))].join('\n')}
-fn epilogue_act(z: f32, act: u32, alpha: f32) -> f32 {
-  switch act {
-${ACT_LIST.map((a, i) => `    case ${i}u: { return ${ACTIVATIONS[a].fwd('z', 'alpha')}; }`).join('\n')}
-    default: { return z; }
-  }
-}
-`;
 
 /** Uniform layout shared by the three modes (filled in this order by convGemm). */
 export const WGSL_P = /* wgsl */ `
@@ -318,7 +308,7 @@ export const CONV = kernelFamily((key: string): Kernel => {
     /* wgsl */ `
 ${WGSL_P}
 ${decl}
-${mode === 'fwd' ? WGSL_EPILOGUE : ''}
+${mode === 'fwd' ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
 ${mode === 'dw' ? '' : `var<workgroup> As: array<vec4<f32>, ${TM4 * BK}>;`}
 var<workgroup> Bs: array<vec4<f32>, ${TN4 * BK}>;
@@ -400,7 +390,7 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     /* wgsl */ `
 ${WGSL_P}
 ${decl}
-${mode === 'fwd' ? WGSL_EPILOGUE : ''}
+${mode === 'fwd' ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
 ${WGSL_DIVMOD}
 @compute @workgroup_size(${wg})

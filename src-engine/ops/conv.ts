@@ -27,8 +27,8 @@ import { LimitError, ShapeError } from '../core/errors.ts';
 import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
-import { ACTIVATIONS, type Activation, defaultAlpha } from './activations.ts';
-import { ACT_LIST, CONV, CONV_DIRECT, type ConvDirectVariant, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
+import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
+import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
 import { sum } from './reduce.ts';
 import { reshape } from './shape.ts';
@@ -239,7 +239,7 @@ function convGemm(
     .i32(g.pH).i32(g.pW).u32(g.dH).u32(g.dW)
     .u32(Cg).u32(Og).u32(M).u32(Nc)
     .u32(K).u32(tilesM).u32(tilesN).u32(splits)
-    .u32(kChunk).u32(ACT_LIST.indexOf(extra.act ?? 'none')).f32(extra.alpha ?? 0).u32(extra.hasBias ? 1 : 0)
+    .u32(kChunk).u32(EPILOGUE_ACTS.indexOf(extra.act ?? 'none')).f32(extra.alpha ?? 0).u32(extra.hasBias ? 1 : 0)
     .u32(extra.writeZ ? 1 : 0).u32(v.tiled?.bk ?? 0).u32(kHW).u32(g.Ho * g.Wo)
     .u32(g.H * g.W).u32(Math.ceil(M / 4));
   const groups = tilesM * tilesN * g.G * splits;

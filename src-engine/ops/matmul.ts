@@ -16,8 +16,9 @@ import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts'
 import { broadcastShapes, sameShape, sizeOf } from '../core/shape.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
-import { ACTIVATIONS, type Activation, defaultAlpha } from './activations.ts';
+import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS, EPILOGUE_WGSL } from './activations.ts';
 import { mapN } from './map.ts';
+import { directTile, MATMUL_DIRECT, type MatmulDirectVariant } from './matmul-direct.ts';
 import { broadcastTo, sum, sumToShape } from './reduce.ts';
 
 /**
@@ -28,8 +29,21 @@ import { broadcastTo, sum, sumToShape } from './reduce.ts';
  *   bk:   K-slice staged in workgroup memory per step for 64×64 tiles.
  *   perThread: 4 → 4×4 outputs per invocation (16×16 invocations per 64 tile),
  *              8 → 8×8 (8×8 invocations).
+ *   direct: use the direct kernel (matmul-direct.ts) instead of the tiled
+ *           one, by adapter class. On lavapipe it won everywhere measured
+ *           (see README "Benchmarks"); on GPUs the tiled kernel's shared
+ *           tiles should win and stay the default (not measurable here).
+ *   directShape: [invocations, uniform-side lines, gathered-side lines] per invocation.
+ *   directSwap: which operand is the uniform side; 'auto' → the smaller of M and N.
  */
-export const MATMUL_FLAGS: { tile: 'auto' | 32 | 64 | 128; bk: number; perThread: 4 | 8 } = { tile: 'auto', bk: 16, perThread: 8 };
+export const MATMUL_FLAGS: {
+  tile: 'auto' | 32 | 64 | 128;
+  bk: number;
+  perThread: 4 | 8;
+  direct: { software: boolean; gpu: boolean };
+  directShape: [number, number, number];
+  directSwap: 'auto' | boolean;
+} = { tile: 'auto', bk: 16, perThread: 8, direct: { software: true, gpu: false }, directShape: [16, 8, 8], directSwap: 'auto' };
 
 interface MatmulVariant {
   /** Invocations per side of the workgroup. */
@@ -49,18 +63,6 @@ interface MatmulVariant {
    */
   epilogue: boolean;
 }
-
-/** Index of each activation in the epilogue's WGSL switch. */
-const ACT_LIST = Object.keys(ACTIVATIONS) as Activation[];
-const WGSL_EPILOGUE = /* wgsl */ `
-${[...new Set(ACT_LIST.map((a) => ACTIVATIONS[a].prelude))].join('\n')}
-fn epilogue_act(z: f32, act: u32, alpha: f32) -> f32 {
-  switch act {
-${ACT_LIST.map((a, i) => `    case ${i}u: { return ${ACTIVATIONS[a].fwd('z', 'alpha')}; }`).join('\n')}
-    default: { return z; }
-  }
-}
-`;
 
 /*
  * matmul: C[b] = act(op(A[b]) · op(B[b]) + bias)
@@ -212,7 +214,7 @@ const MATMUL = kernelFamily((key: string) => {
 struct P { M: u32, N: u32, K: u32, batch: u32, tilesM: u32, tilesN: u32, aBatch: u32, bBatch: u32,
            alpha: f32, act: u32, hasBias: u32, writeZ: u32, bk: u32 }
 ${decl}
-${v.epilogue ? WGSL_EPILOGUE : ''}
+${v.epilogue ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
 var<workgroup> As: array<vec4<f32>, ${(BK * T) / 4}>;
 var<workgroup> Bs: array<vec4<f32>, ${(BK * T) / 4}>;
@@ -283,6 +285,10 @@ interface GemmArgs {
 /** Records one GEMM dispatch (no autodiff, no checks). */
 function gemm(engine: Engine, g: GemmArgs): void {
   if (g.out.size === 0) return;
+  if (engine.isSoftware ? MATMUL_FLAGS.direct.software : MATMUL_FLAGS.direct.gpu) {
+    gemmDirect(engine, g);
+    return;
+  }
   // Small outputs waste most of a 64×64 tile: use 32×32 there.
   const small = g.M <= 32 || g.N <= 32 || g.M * g.N * g.batch < 64 * 64 * 8;
   const big = MATMUL_FLAGS.tile === 'auto' ? !small : MATMUL_FLAGS.tile !== 32;
@@ -296,18 +302,33 @@ function gemm(engine: Engine, g: GemmArgs): void {
   const v: MatmulVariant = { wg, r, bk, aligned, tA: g.tA, tB: g.tB, epilogue };
   const tilesM = Math.ceil(g.M / T);
   const tilesN = Math.ceil(g.N / T);
-  const params = new Params()
+  engine.run(MATMUL(JSON.stringify(v)), gemmBuffers(engine, g, epilogue), gemmParams(g, tilesM, tilesN, bk), tilesM * tilesN * g.batch);
+}
+
+/** The bindings of a GEMM in kernel order (bias / Z bound to dummies when the epilogue does not use them). */
+function gemmBuffers(engine: Engine, g: GemmArgs, epilogue: boolean): Bindable[] {
+  if (!epilogue) return [g.a, g.b, g.out];
+  const d = dummies(engine);
+  return [g.a, g.b, g.bias ?? d.bias, g.out, g.z ?? d.z];
+}
+
+function gemmParams(g: GemmArgs, tilesM: number, tilesN: number, bk: number): Params {
+  return new Params()
     .u32(g.M).u32(g.N).u32(g.K).u32(g.batch)
     .u32(tilesM).u32(tilesN).u32(g.aBatch).u32(g.bBatch)
-    .f32(g.alpha).u32(ACT_LIST.indexOf(g.act)).u32(g.bias ? 1 : 0).u32(g.z ? 1 : 0).u32(bk);
-  const bufs: Bindable[] = [g.a, g.b];
-  if (epilogue) {
-    const d = dummies(engine);
-    bufs.push(g.bias ?? d.bias, g.out, g.z ?? d.z);
-  } else {
-    bufs.push(g.out);
-  }
-  engine.run(MATMUL(JSON.stringify(v)), bufs, params, tilesM * tilesN * g.batch);
+    .f32(g.alpha).u32(EPILOGUE_ACTS.indexOf(g.act)).u32(g.bias ? 1 : 0).u32(g.z ? 1 : 0).u32(bk);
+}
+
+/** Records one GEMM dispatch of the direct kernel. */
+function gemmDirect(engine: Engine, g: GemmArgs): void {
+  const [wg, rU, rG] = MATMUL_FLAGS.directShape;
+  const swap = MATMUL_FLAGS.directSwap === 'auto' ? g.N < g.M : MATMUL_FLAGS.directSwap;
+  const epilogue = !!g.bias || !!g.z || g.act !== 'none';
+  const v: MatmulDirectVariant = { tA: g.tA, tB: g.tB, swap, epilogue, wg, rU, rG };
+  const { TM, TN } = directTile(v);
+  const tilesM = Math.ceil(g.M / TM);
+  const tilesN = Math.ceil(g.N / TN);
+  engine.run(MATMUL_DIRECT(JSON.stringify(v)), gemmBuffers(engine, g, epilogue), gemmParams(g, tilesM, tilesN, 0), tilesM * tilesN * g.batch);
 }
 
 export interface MatmulOptions {

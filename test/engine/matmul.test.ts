@@ -3,8 +3,8 @@
  * Tolerances: forward rtol 1e-4 with an absolute floor of 1e-5·max|C|
  * (f32 sums of K products); gradients the same, FD checks on tiny shapes.
  */
-import { describe, expect, it } from 'vitest';
-import { backward, fromTypedArray, linear, matmul, type Activation } from '../../src-engine/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backward, fromTypedArray, linear, MATMUL_FLAGS, matmul, type Activation } from '../../src-engine/index.ts';
 import { checkForwardBackward, expectClose, getEngine, randArray } from './helpers.ts';
 import { activationsRef, erf } from './reference/elementwise.ts';
 import { matmulBackwardRef, matmulRef } from './reference/matmul.ts';
@@ -31,23 +31,42 @@ describe('matmul forward', () => {
     ['aligned vec4 path, both transposed', 1, 64, 192, 64, true, true],
     ['aligned 32-tile path 32×32×16', 3, 32, 32, 16, false, false],
   ];
-  for (const [name, batch, M, N, K, tA, tB] of cases) {
-    it(`matches the reference: ${name}`, async () => {
-      const e = await getEngine();
-      const a = randArray(batch * M * K, M * 7 + K);
-      const b = randArray(batch * K * N, N * 11 + K);
-      const at = fromTypedArray(e, a, tA ? [batch, K, M] : [batch, M, K]);
-      const bt = fromTypedArray(e, b, tB ? [batch, N, K] : [batch, K, N]);
-      const c = matmul(at, bt, { transposeA: tA, transposeB: tB });
-      expect(c.shape).toEqual([batch, M, N]);
-      expectClose(await c.read(), matmulRef(a, b, batch, batch, M, N, K, tA, tB), TOL, name);
-      [at, bt, c].forEach((t) => t.dispose());
-      if (name.startsWith('64-tile aligned')) {
-        expect(e.compiledKernels()).toContain(`matmul_${tA ? 't' : 'n'}${tB ? 't' : 'n'}_64x16_v4`);
+  // The test adapter is a CPU one, where the direct kernel runs by default;
+  // GPUs run the tiled one: every case runs with each kernel and, for the
+  // direct one, with each operand as the uniform side.
+  const modes: Array<{ mode: string; flags: Partial<typeof MATMUL_FLAGS> }> = [
+    { mode: 'direct, auto', flags: {} },
+    { mode: 'direct, rows of A uniform', flags: { directSwap: false } },
+    { mode: 'direct, columns of B uniform', flags: { directSwap: true } },
+    { mode: 'tiled', flags: { direct: { software: false, gpu: false } } },
+  ];
+  for (const { mode, flags } of modes) {
+    describe(mode, () => {
+      const keep = { ...MATMUL_FLAGS };
+      beforeAll(() => Object.assign(MATMUL_FLAGS, flags));
+      afterAll(() => Object.assign(MATMUL_FLAGS, keep));
+      for (const [name, batch, M, N, K, tA, tB] of cases) {
+        it(`matches the reference: ${name}`, async () => {
+          const e = await getEngine();
+          const a = randArray(batch * M * K, M * 7 + K);
+          const b = randArray(batch * K * N, N * 11 + K);
+          const at = fromTypedArray(e, a, tA ? [batch, K, M] : [batch, M, K]);
+          const bt = fromTypedArray(e, b, tB ? [batch, N, K] : [batch, K, N]);
+          const c = matmul(at, bt, { transposeA: tA, transposeB: tB });
+          expect(c.shape).toEqual([batch, M, N]);
+          expectClose(await c.read(), matmulRef(a, b, batch, batch, M, N, K, tA, tB), TOL, `${name} (${mode})`);
+          [at, bt, c].forEach((t) => t.dispose());
+          const t = `${tA ? 't' : 'n'}${tB ? 't' : 'n'}`;
+          if (mode !== 'tiled') {
+            const [wg, rU, rG] = MATMUL_FLAGS.directShape;
+            const swap = mode.includes('columns') || (mode.includes('auto') && N < M);
+            expect(e.compiledKernels()).toContain(`matmuld_${t}_${swap ? `${wg * rG}x${rU}` : `${rU}x${wg * rG}`}`);
+          }
+          else if (name.startsWith('64-tile aligned')) expect(e.compiledKernels()).toContain(`matmul_${t}_64x16_v4`);
+          else if (name.startsWith('64-tile unaligned')) expect(e.compiledKernels()).toContain(`matmul_${t}_64x16`);
+        });
       }
-      if (name.startsWith('64-tile unaligned')) {
-        expect(e.compiledKernels()).toContain(`matmul_${tA ? 't' : 'n'}${tB ? 't' : 'n'}_64x16`);
-      }
+      it('linear with bias + GELU epilogue and its gradients vs the analytic reference', () => checkLinearGelu(mode));
     });
   }
 
@@ -170,31 +189,6 @@ describe('linear with fused bias + activation', () => {
     });
   }
 
-  it('aligned (vec4) path with bias + GELU epilogue and gradients vs analytic reference', async () => {
-    const e = await getEngine();
-    const [N, I, O] = [256, 32, 128]; // 64-tile aligned path
-    const x = randArray(N * I, 40);
-    const W = randArray(O * I, 41);
-    const b = randArray(O, 42);
-    const g = randArray(N * O, 43);
-    const xt = fromTypedArray(e, x, [N, I]);
-    const Wt = fromTypedArray(e, W, [O, I]);
-    const bt = fromTypedArray(e, b, [O]);
-    xt.requiresGrad = Wt.requiresGrad = bt.requiresGrad = true;
-    const y = linear(xt, Wt, bt, 'gelu');
-    const z = matmulRef(x, W, 1, 1, N, O, I, false, true).map((v, i) => v + b[i % O]);
-    expectClose(await y.read(), z.map(activationsRef.gelu), TOL, 'aligned gelu fwd');
-    expect(e.compiledKernels()).toContain('matmul_nt_64x16_v4_epilogue');
-    backward(y, fromTypedArray(e, g, [N, O]));
-    // dz = g·gelu'(z) with gelu'(z) = Φ(z) + z·φ(z)
-    const dz = z.map((v, i) => g[i] * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
-    expectClose(await xt.grad!.read(), matmulRef(dz, W, 1, 1, N, I, O), TOL, 'dx');
-    expectClose(await Wt.grad!.read(), matmulRef(dz, x, 1, 1, O, I, N, true, false), TOL, 'dW');
-    const db = new Float64Array(O);
-    dz.forEach((v, i) => (db[i % O] += v));
-    expectClose(await bt.grad!.read(), db, TOL, 'db');
-  });
-
   it('works for 3-D input and 300 output features with no bias', async () => {
     const e = await getEngine();
     const [B, T, I, O] = [2, 3, 17, 300];
@@ -205,3 +199,30 @@ describe('linear with fused bias + activation', () => {
     expectClose(await y.read(), matmulRef(x, W, 1, 1, B * T, O, I, false, true), TOL, 'linear 3-D');
   });
 });
+
+/** linear(x, W, b, 'gelu') on the 64-tile aligned shape, forward and gradients, under the current MATMUL_FLAGS. */
+async function checkLinearGelu(mode: string): Promise<void> {
+  const e = await getEngine();
+  const [N, I, O] = [256, 32, 128]; // 64-tile aligned path
+  const x = randArray(N * I, 40);
+  const W = randArray(O * I, 41);
+  const b = randArray(O, 42);
+  const g = randArray(N * O, 43);
+  const xt = fromTypedArray(e, x, [N, I]);
+  const Wt = fromTypedArray(e, W, [O, I]);
+  const bt = fromTypedArray(e, b, [O]);
+  xt.requiresGrad = Wt.requiresGrad = bt.requiresGrad = true;
+  const y = linear(xt, Wt, bt, 'gelu');
+  const z = matmulRef(x, W, 1, 1, N, O, I, false, true).map((v, i) => v + b[i % O]);
+  expectClose(await y.read(), z.map(activationsRef.gelu), TOL, 'aligned gelu fwd');
+  if (mode === 'tiled') expect(e.compiledKernels()).toContain('matmul_nt_64x16_v4_epilogue');
+  else expect(e.compiledKernels().some((k) => /^matmuld_nt_.*_epilogue$/.test(k))).toBe(true);
+  backward(y, fromTypedArray(e, g, [N, O]));
+  // dz = g·gelu'(z) with gelu'(z) = Φ(z) + z·φ(z)
+  const dz = z.map((v, i) => g[i] * (0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI)));
+  expectClose(await xt.grad!.read(), matmulRef(dz, W, 1, 1, N, I, O), TOL, 'dx');
+  expectClose(await Wt.grad!.read(), matmulRef(dz, x, 1, 1, O, I, N, true, false), TOL, 'dW');
+  const db = new Float64Array(O);
+  dz.forEach((v, i) => (db[i % O] += v));
+  expectClose(await bt.grad!.read(), db, TOL, 'db');
+}

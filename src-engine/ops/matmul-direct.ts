@@ -1,0 +1,146 @@
+/**
+ * The direct GEMM kernel (ops/matmul.ts dispatches it on CPU adapters, where
+ * it beat the tiled kernel at every size measured): one row of `wg`
+ * invocations per workgroup, no workgroup memory and no barriers. Each
+ * invocation owns a block of rU "uniform-side" lines × rG "gathered-side"
+ * lines of C and walks K one index at a time:
+ *   u_i = the uniform operand at line u0 + i (the same address in every
+ *         invocation of the workgroup: one load on lavapipe, a broadcast on a GPU),
+ *   g_j = the gathered operand at line g0 + tx·rG + j (differs per invocation),
+ *   acc[i][j] += u_i · g_j.
+ * Which side is uniform is a variant: `swap` false → rows of A (M) are
+ * uniform and columns of B (N) gathered, true → the other way round.
+ * On lavapipe a load at an address that differs between invocations is a
+ * scalar loop over the SIMD lanes, a uniform one a single load: this layout
+ * needs rU + rG loads per rU·rG multiply-adds and none of the tiled
+ * kernel's workgroup-memory round trips.
+ */
+import { kernel, kernelFamily, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { EPILOGUE_WGSL } from './activations.ts';
+
+export interface MatmulDirectVariant {
+  tA: boolean;
+  tB: boolean;
+  /** false: A's rows are the uniform side; true: B's columns are. */
+  swap: boolean;
+  epilogue: boolean;
+  /** Invocations per workgroup (one row). */
+  wg: number;
+  /** Uniform-side lines per invocation. */
+  rU: number;
+  /** Gathered-side lines per invocation (multiple of 4). */
+  rG: number;
+}
+
+/** Tile extents (rows, columns of C) of a variant: what tilesM / tilesN count. */
+export function directTile(v: MatmulDirectVariant): { TM: number; TN: number } {
+  const U = v.rU;
+  const G = v.wg * v.rG;
+  return v.swap ? { TM: G, TN: U } : { TM: U, TN: G };
+}
+
+/*
+ * matmuld: C[b] = act(op(A[b]) · op(B[b]) + bias), same operands, uniforms
+ * (struct P) and bindings as the tiled `matmul` kernel.
+ *   A(m, k) = tA ? A[aBase + k·M + m] : A[aBase + m·K + k]
+ *   B(k, n) = tB ? B[bBase + n·K + k] : B[bBase + k·N + n]
+ * Line offsets at k = 0 and their step per k are set up once per
+ * invocation; the K loop only adds.
+ */
+export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
+  const v = JSON.parse(key) as MatmulDirectVariant;
+  const { rU, rG, wg } = v;
+  if (rG % 4) throw new Error(`matmul: unsupported direct tile ${key}`);
+  const RG4 = rG / 4;
+  const { TM, TN } = directTile(v);
+  // Uniform side: A rows (m) unless swapped, then B columns (n).
+  const uIsA = !v.swap;
+  const aLine = (m: string): string => (v.tA ? `aBase + ${m}` : `aBase + ${m} * p.K`);
+  const bLine = (n: string): string => (v.tB ? `bBase + ${n} * p.K` : `bBase + ${n}`);
+  const aStep = v.tA ? 'p.M' : '1u';
+  const bStep = v.tB ? '1u' : 'p.N';
+  const [uLim, gLim] = uIsA ? ['p.M', 'p.N'] : ['p.N', 'p.M'];
+  const [uOrigin, gOrigin] = uIsA ? ['m0', 'n0'] : ['n0', 'm0'];
+  const uLine = uIsA ? aLine : bLine;
+  const gLine = uIsA ? bLine : aLine;
+  const [uBuf, gBuf] = uIsA ? ['A', 'B'] : ['B', 'A'];
+  const [uStep, gStep] = uIsA ? [aStep, bStep] : [bStep, aStep];
+
+  const setup: string[] = [];
+  for (let i = 0; i < rU; i++) {
+    setup.push(`let uok${i} = ${uOrigin} + ${i}u < ${uLim}; var uo${i} = select(0u, ${uLine(`(${uOrigin} + ${i}u)`)}, uok${i});`);
+  }
+  for (let j = 0; j < rG; j++) {
+    setup.push(`let gok${j} = g0 + ${j}u < ${gLim}; var go${j} = select(0u, ${gLine(`(g0 + ${j}u)`)}, gok${j});`);
+  }
+  const body: string[] = [];
+  for (let i = 0; i < rU; i++) body.push(`let u${i} = select(0.0, ${uBuf}[uo${i}], uok${i}); uo${i} += ${uStep};`);
+  for (let j = 0; j < rG; j++) body.push(`let g${j} = select(0.0, ${gBuf}[go${j}], gok${j}); go${j} += ${gStep};`);
+  for (let q = 0; q < RG4; q++) body.push(`let gq${q} = vec4<f32>(g${4 * q}, g${4 * q + 1}, g${4 * q + 2}, g${4 * q + 3});`);
+  for (let i = 0; i < rU; i++) {
+    for (let q = 0; q < RG4; q++) body.push(`acc[${i * RG4 + q}] = fma(vec4<f32>(u${i}), gq${q}, acc[${i * RG4 + q}]);`);
+  }
+
+  // Stores as loops (unrolled, the epilogue makes LLVM compile for tens of seconds).
+  const [mOf, nOf] = uIsA ? ['m0 + i', 'g0 + 4u * q + c'] : ['g0 + 4u * q + c', 'n0 + i'];
+  const store = `for (var i = 0u; i < ${rU}u; i++) {
+    for (var q = 0u; q < ${RG4}u; q++) {
+      let a4 = acc[i * ${RG4}u + q];
+      for (var c = 0u; c < 4u; c++) {
+        let m = ${mOf}; let n = ${nOf};
+        if (m < p.M && n < p.N) {
+          ${
+            v.epilogue
+              ? `var z = a4[c];
+          if (p.hasBias != 0u) { z += bias[n]; }
+          if (p.writeZ != 0u) { Z[cBase + m * p.N + n] = z; }
+          C[cBase + m * p.N + n] = epilogue_act(z, p.act, p.alpha);`
+              : 'C[cBase + m * p.N + n] = a4[c];'
+          }
+        }
+      }
+    }
+  }`;
+
+  let bi = 0;
+  const decl = [
+    `@group(0) @binding(${bi++}) var<storage, read> A: array<f32>;`,
+    `@group(0) @binding(${bi++}) var<storage, read> B: array<f32>;`,
+    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read> bias: array<f32>;` : '',
+    `@group(0) @binding(${bi++}) var<storage, read_write> C: array<f32>;`,
+    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read_write> Z: array<f32>;` : '',
+    `@group(0) @binding(${bi++}) var<uniform> p: P;`,
+  ].join('\n');
+  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.epilogue ? '_epilogue' : ''}`;
+  return kernel(
+    name,
+    /* wgsl */ `
+struct P { M: u32, N: u32, K: u32, batch: u32, tilesM: u32, tilesN: u32, aBatch: u32, bBatch: u32,
+           alpha: f32, act: u32, hasBias: u32, writeZ: u32, bk: u32 }
+${decl}
+${v.epilogue ? EPILOGUE_WGSL : ''}
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let gi = wg_linear(wid, nwg);
+  let perBatch = p.tilesM * p.tilesN;
+  if (gi >= perBatch * p.batch) { return; }
+  let b = gi / perBatch;
+  let t = gi % perBatch;
+  let m0 = (t / p.tilesN) * ${TM}u;
+  let n0 = (t % p.tilesN) * ${TN}u;
+  let aBase = b * p.aBatch;
+  let bBase = b * p.bBatch;
+  let cBase = b * p.M * p.N;
+  let g0 = ${gOrigin} + lid.x * ${rG}u;
+  ${setup.join('\n  ')}
+  var acc: array<vec4<f32>, ${rU * RG4}>;
+  for (var k = 0u; k < p.K; k++) {
+    ${body.join('\n    ')}
+  }
+  ${store}
+}`,
+    v.epilogue ? ['read', 'read', 'read', 'write', 'write', 'uniform'] : ['read', 'read', 'write', 'uniform'],
+  );
+});
