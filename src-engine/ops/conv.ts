@@ -72,8 +72,10 @@ export interface Conv1dOptions {
  *   large:  tiled kernel [invocations along M, along N, outputs per
  *           invocation along M, along N (multiples of 4), K-slice]: 4 rows of
  *           invocations share each gathered B slice;
- *   dw, dwWide: weight-grad (always direct, 16 output channels per
- *           invocation) when N = Cg·kH·kW is at most 32, resp. above;
+ *   directRows, dwRows: output rows per invocation of the direct kernel
+ *           (fewer when M ≤ 8: LeNet-5's conv1 weight-grad with 8 rows for
+ *           its 6 channels instead of 16 took 4.8 instead of 9.2 ms);
+ *   dw, dwWide: weight-grad (always direct) when N = Cg·kH·kW is at most 32, resp. above;
  *   dwTarget, dwChunk: weight-grad splits its K = N·Ho·Wo so that about
  *           dwTarget workgroups run, each summing at least dwChunk terms.
  * On lavapipe one row of invocations wins for small M: A reads are uniform
@@ -197,7 +199,8 @@ function variantFor(engine: Engine, mode: Mode, M: number, Nc: number): { tiled?
   const f = CONV_FLAGS;
   if (mode === 'dw' || M <= directMaxM(engine)) {
     const [wg, rN] = mode === 'dw' ? (Nc <= 32 ? f.dw : f.dwWide) : f.direct;
-    const rM = mode === 'dw' ? f.dwRows : Math.min(f.directRows, M <= 4 ? 4 : M <= 8 ? 8 : 16 * Math.ceil(M / 16));
+    const rows = mode === 'dw' ? f.dwRows : f.directRows;
+    const rM = Math.min(rows, M <= 4 ? 4 : M <= 8 ? 8 : rows);
     return { direct: { mode, wg, rM, rN }, TM: rM, TN: wg * rN };
   }
   const [wgM, wgN, rM, rN, bk] = f.large;

@@ -181,13 +181,13 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
     const e = await getEngine();
     // One GEMM pipeline per (mode, tile shape), whatever the layer sizes:
     // direct forward and input-grad with 4, 8 or 16 rows per invocation,
-    // direct weight-grad with 4 or 8 columns; the tiled forward and
-    // input-grad (one tile each) and their weight packer.
+    // direct weight-grad with 4, 8 or 16 rows and 4 or 8 columns; the tiled
+    // forward and input-grad (one tile each) and their weight packer.
     const names = e.compiledKernels();
     const direct = names.filter((k) => /^convd_(fwd|dx|dw)_/.test(k));
     expect(direct.length).toBeGreaterThan(0);
-    expect(direct.filter((k) => k.startsWith('convd_dw_')).length).toBeLessThanOrEqual(2);
-    expect(direct.length).toBeLessThanOrEqual(8);
+    expect(direct.filter((k) => k.startsWith('convd_dw_')).length).toBeLessThanOrEqual(6);
+    expect(direct.length).toBeLessThanOrEqual(12);
     expect(names.filter((k) => /^conv_(fwd|dx|dw)_/.test(k)).length).toBeLessThanOrEqual(2);
   });
 });
