@@ -33,14 +33,14 @@ function wgslType(d: DType): string {
  * dm() (no hardware integer division: on lavapipe each one is a scalar loop
  * over the SIMD lanes) when every dimension is below 2²⁴, `/` and `%`
  * otherwise. One invocation per output element; 1-D dispatch, folded.
+ * map_v4 (no broadcast input, size a multiple of 4): one invocation per four
+ * consecutive outputs, `c` inputs and the output bound as vec4 arrays (a
+ * relu gradient over 301,056 elements: 2.9 → 1.75 ms on lavapipe).
  */
 const MAP = kernelFamily((spec: string) => {
   const [expr, dtypes, outType, kinds, rankStr, div, prelude] = spec.split('\u0001');
   const ins = dtypes ? dtypes.split(',') : [];
   const R = Number(rankStr);
-  const decl = ins
-    .map((t, k) => `@group(0) @binding(${k}) var<storage, read> ${NAMES[k]}_buf: array<${t}>;`)
-    .join('\n');
   const bIns = ins.map((_, k) => k).filter((k) => kinds[k] === 'b');
   const split: string[] = [];
   if (bIns.length) {
@@ -53,14 +53,35 @@ const MAP = kernelFamily((spec: string) => {
       for (const k of bIns) split.push(`o${k} += c${j} * p.st[${2 * k + (j >> 2)}][${j & 3}];`);
     }
   }
-  const loads = ins.map((_, k) => `let ${NAMES[k]} = ${NAMES[k]}_buf[${kinds[k] === 'c' ? 'i' : kinds[k] === 'u' ? '0' : 'o' + k}];`);
   const n = ins.length;
+  const vec = div === 'v4';
+  const decl = ins
+    .map((t, k) => `@group(0) @binding(${k}) var<storage, read> ${NAMES[k]}_buf: array<${vec && kinds[k] === 'c' ? `vec4<${t}>` : t}>;`)
+    .join('\n');
+  let body: string;
+  if (vec) {
+    // Four consecutive outputs per invocation (vec4 loads and store): the
+    // per-invocation overhead (index, bounds check) is shared by four.
+    const lanes = [0, 1, 2, 3].map((c) => {
+      const ld = ins.map((_, k) => `let ${NAMES[k]} = ${kinds[k] === 'c' ? `${NAMES[k]}4[${c}]` : `${NAMES[k]}_buf[0]`};`).join(' ');
+      return `{ ${ld} r[${c}] = ${outType}(${expr}); }`;
+    });
+    body = [
+      ...ins.map((_, k) => (kinds[k] === 'c' ? `let ${NAMES[k]}4 = ${NAMES[k]}_buf[i];` : '')),
+      `var r: vec4<${outType}>;`,
+      ...lanes,
+      'out[i] = r;',
+    ].join('\n  ');
+  } else {
+    const loads = ins.map((_, k) => `let ${NAMES[k]} = ${NAMES[k]}_buf[${kinds[k] === 'c' ? 'i' : kinds[k] === 'u' ? '0' : 'o' + k}];`);
+    body = [...split, ...loads, `out[i] = ${outType}(${expr});`].join('\n  ');
+  }
   return kernel(
-    'map',
+    vec ? 'map_v4' : 'map',
     /* wgsl */ `
 struct P { n: u32, rank: u32, s: vec4<f32>, shape: array<vec4<u32>, 2>, st: array<vec4<u32>, 8> }
 ${decl}
-@group(0) @binding(${n}) var<storage, read_write> out: array<${outType}>;
+@group(0) @binding(${n}) var<storage, read_write> out: array<${vec ? `vec4<${outType}>` : outType}>;
 @group(0) @binding(${n + 1}) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
 ${div === 'dm' && bIns.length ? WGSL_DIVMOD : ''}
@@ -71,9 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
   let s = p.s;
-  ${split.join('\n  ')}
-  ${loads.join('\n  ')}
-  out[i] = ${outType}(${expr});
+  ${body}
 }`,
     [...ins.map(() => 'read' as const), 'write', 'uniform'],
   );
@@ -131,14 +150,16 @@ export function mapN(engine: Engine, expr: string, inputs: readonly Tensor[], ou
   const kinds = inputs.map((t) => (sameShape(t.shape, outShape) ? 'c' : t.size === 1 ? 'u' : 'b')).join('');
   const broadcast = inputs.map((t, k) => (kinds[k] === 'b' ? broadcastStrides(t.shape, outShape) : outShape.map(() => 0)));
   const m = kinds.includes('b') ? mergedDims(outShape, broadcast) : { shape: [], strides: broadcast.map(() => []) };
-  const div = m.shape.every((d) => d < DM_MAX) ? 'dm' : 'div';
+  // No broadcast input and whole vec4s: four outputs per invocation.
+  const v4 = !kinds.includes('b') && out.size % 4 === 0;
+  const div = v4 ? 'v4' : m.shape.every((d) => d < DM_MAX) ? 'dm' : 'div';
   const spec = [expr, inputs.map((t) => wgslType(t.dtype)).join(','), wgslType(out.dtype), kinds, String(m.shape.length), div, opt.prelude ?? ''].join('\u0001');
-  const params = new Params().u32(out.size).u32(m.shape.length).align16();
+  const params = new Params().u32(v4 ? out.size / 4 : out.size).u32(m.shape.length).align16();
   const sc = opt.scalars ?? [];
   for (let k = 0; k < 4; k++) params.f32(sc[k] ?? 0);
   params.vec(m.shape, 2);
   for (let k = 0; k < 4; k++) params.vec(m.strides[k] ?? [], 2);
-  engine.run(MAP(spec), [...inputs, out], params, Math.ceil(out.size / 256));
+  engine.run(MAP(spec), [...inputs, out], params, Math.ceil((v4 ? out.size / 4 : out.size) / 256));
   return out;
 }
 

@@ -75,6 +75,24 @@ describe('binary ops with broadcasting', () => {
     b.dispose();
   });
 
+  it('elementwise maps give the same values with four outputs per invocation (size % 4 = 0) and one (odd size), for f32 and i32 results', async () => {
+    const e = await getEngine();
+    const { mapN } = await import('../../src-engine/ops/map.ts');
+    for (const n of [12, 13]) {
+      const a = randArray(n, n);
+      const b = randArray(n, n + 1);
+      const at = E.fromTypedArray(e, a, [n]);
+      const bt = E.fromTypedArray(e, b, [n]);
+      const s = E.fromTypedArray(e, new Float32Array([0.25]), [1]);
+      const y = mapN(e, 'a * b + c + s.x', [at, bt, s], [n], { scalars: [2] });
+      expectClose(await y.read(), Float64Array.from(a, (v, i) => v * b[i] + 0.25 + 2), { rtol: 1e-6, atol: 1e-6 }, `f32 n=${n}`);
+      const k = mapN(e, 'select(-1, 1, a > b)', [at, bt], [n], { dtype: 'i32' });
+      expect(Array.from(await k.readRaw())).toEqual(Array.from(a, (v, i) => (v > b[i] ? 1 : -1)));
+      for (const t of [at, bt, s, y, k]) t.dispose();
+    }
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['map', 'map_v4']));
+  });
+
   it('rejects shapes that do not broadcast, naming the op and both shapes', async () => {
     const e = await getEngine();
     expect(() => E.add(E.zeros(e, [2, 3]), E.zeros(e, [4]))).toThrow(/add.*\[2, 3\].*\[4\]/);
