@@ -353,22 +353,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  *            position] plus the image offsets of the running (img, pos) counter),
  *   v_j    = B[k, column j], gathered from global memory by this invocation,
  *   a_i    = A[m0 + i, k], read at a workgroup-uniform address:
- *            fwd: W[grp·Og + m, k]                 (the weights in place, [O, Cg·kH·kW])
- *            dx:  W[grp·Og + o, m, kh, kw]          (table entry 2k + 1 holds o·Cg·kH·kW + kh·kW + kw)
- *            dw:  dY[img, grp·Og + m, pos]
+ *            fwd / dx: the weights packed by conv_pack as Ap[grp, k, m]
+ *                      (W[grp] resp. W[grp]ᵀ), rM / 4 vec4 loads per k;
+ *            dw:       dY[img, grp·Og + m, pos], rM scalar loads;
  *   acc   += a_i · v_j.
- * No workgroup memory, no barriers, no weight repacking, no division in the
- * loop. The table is built on the CPU once per geometry (conv.ts).
+ * No workgroup memory, no barriers, no division in the loop. The table is
+ * built on the CPU once per geometry (conv.ts). On lavapipe the A loads,
+ * although uniform, cost about as much as the gathers (LeNet-5 conv2
+ * input-grad: 11 ms; 7.2 without the gathers, 7.4 without the A loads), hence
+ * the packed vec4 reads.
  */
 export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
   const { mode, wg, rM, rN } = JSON.parse(key) as ConvDirectVariant;
   if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
   const RN4 = rN / 4;
-  const { decl, kinds } = bindingsFor(mode, 'array<f32>', true);
-  const A = mode === 'dw' ? 'dy' : 'wa';
-  const aBase = { fwd: '(grp * p.Og + m0) * p.K', dx: '(grp * p.Og * p.Cg + m0) * p.kHW', dw: '(grp * p.Og + m0) * p.HoWo' }[mode];
-  const aStride = { fwd: 'p.K', dx: 'p.kHW', dw: 'p.HoWo' }[mode];
-  const aOff = { fwd: 'k', dx: 'u32(ktg[2u * k + 1u].x)', dw: 'u32(t.w)' }[mode];
+  if (mode !== 'dw' && rM % 4) throw new Error(`conv: unsupported direct tile ${key}`);
+  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true);
   const head =
     mode === 'dw'
       ? `let bp = dm(kStart, p.HoWo); var img = bp.x; var pos = bp.y;
@@ -376,10 +376,21 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     let t = ktg[pos] + vec4<i32>(i32(img * p.C * p.HW), 0, 0, i32(img * p.O * p.HoWo));
     pos += 1u; if (pos == p.HoWo) { pos = 0u; img += 1u; }`
       : `for (var k = kStart; k < kEnd; k++) {
-    let t = ktg[${mode === 'dx' ? '2u * k' : 'k'}];`;
-  const inner: string[] = [`let ab = ${aBase} + ${aOff};`];
-  for (let i = 0; i < rM; i++) {
-    inner.push(`let okA${i} = m0 + ${i}u < p.M; let a${i} = select(0.0, ${A}[select(0u, ab + ${i}u * ${aStride}, okA${i})], okA${i});`);
+    let t = ktg[k];`;
+  const inner: string[] = [];
+  if (mode === 'dw') {
+    // A = dY rows at stride Ho·Wo: rM scalar loads.
+    inner.push('let ab = (grp * p.Og + m0) * p.HoWo + u32(t.w);');
+    for (let i = 0; i < rM; i++) {
+      inner.push(`let okA${i} = m0 + ${i}u < p.M; let a${i} = select(0.0, dy[select(0u, ab + ${i}u * p.HoWo, okA${i})], okA${i});`);
+    }
+  } else {
+    // A = the packed weights Ap[grp, k, m] (conv_pack): rM / 4 vec4 loads.
+    inner.push('let ab = (grp * p.K + k) * p.Mp4 + m0 / 4u;');
+    for (let q = 0; q < rM / 4; q++) {
+      inner.push(`let okq${q} = m0 / 4u + ${q}u < p.Mp4; let aq${q} = select(vec4<f32>(0.0), wa[select(0u, ab + ${q}u, okq${q})], okq${q});`);
+    }
+    for (let i = 0; i < rM; i++) inner.push(`let a${i} = aq${i >> 2}.${'xyzw'[i & 3]};`);
   }
   for (let q = 0; q < RN4; q++) inner.push(`let b${q} = ${bQuad(q)};`);
   for (let i = 0; i < rM; i++) {
@@ -413,9 +424,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /**
  * The direct kernel's K table (Int32Array of vec4s), the same formulas as
- * WGSL_KTAB: fwd K = Cg·kH·kW entries; dx 2 vec4 per K = Og·kH·kW index (the
- * second holds the weight offset o·Cg·kH·kW + kh·kW + kw); dw one per output
- * position Ho·Wo.
+ * WGSL_KTAB: fwd one per K = Cg·kH·kW index, dx one per K = Og·kH·kW
+ * index, dw one per output position Ho·Wo.
  */
 export function directTable(
   mode: ConvMode,
@@ -436,19 +446,14 @@ export function directTable(
     return t;
   }
   const K = (mode === 'fwd' ? Cg : Og) * kHW;
-  const stride = mode === 'fwd' ? 4 : 8;
-  const t = new Int32Array(stride * K);
+  const t = new Int32Array(4 * K);
   for (let k = 0; k < K; k++) {
     const a = Math.floor(k / kHW);
     const r = k % kHW;
     const kh = Math.floor(r / g.kW) * g.dH;
     const kw = (r % g.kW) * g.dW;
-    if (mode === 'fwd') t.set([a * g.H * g.W + kh * g.W + kw, kh, kw, 0], stride * k);
-    else {
-      const hq = Math.floor(kh / g.sH);
-      const wq = Math.floor(kw / g.sW);
-      t.set([a * g.Ho * g.Wo, hq, wq, (kh % g.sH) * g.sW + (kw % g.sW), a * Cg * kHW + r, 0, 0, 0], stride * k);
-    }
+    if (mode === 'fwd') t.set([a * g.H * g.W + kh * g.W + kw, kh, kw, 0], 4 * k);
+    else t.set([a * g.Ho * g.Wo, Math.floor(kh / g.sH), Math.floor(kw / g.sW), (kh % g.sH) * g.sW + (kw % g.sW)], 4 * k);
   }
   return t;
 }

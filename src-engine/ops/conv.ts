@@ -8,12 +8,13 @@
  *   weight-grad dW[g] (Og × Cg·kH·kW) = dY[g] (Og × N·Ho·Wo)       · im2col(X)[g]ᵀ
  *
  * The virtual im2col matrix is never materialised: each invocation gathers
- * the B values it needs straight from X (or dY). Two kernel shapes
+ * the B values it needs straight from X (or dY). Forward and input-grad
+ * read the weights through a small per-call repack ([G, K, M rounded up to
+ * 4], conv_pack) so an A quad is one aligned vec4. Two kernel shapes
  * (conv-wgsl.ts): a direct one (one row of invocations, A read at uniform
  * addresses, a cached per-geometry table of K-index splits, no workgroup
  * memory) for few channels and on CPU adapters, and a tiled one (A and B
- * slices in workgroup memory shared by a 2-D grid of invocations, weights
- * repacked per call by conv_pack so A quads are aligned vec4s) for many
+ * slices in workgroup memory shared by a 2-D grid of invocations) for many
  * channels on GPUs. Both keep an RM×RN block of C in registers per
  * invocation and keep divisions out of the inner loops. Groups are the GEMM
  * batch; weight-grad splits its long K (N·Ho·Wo) over workgroups and sums
@@ -152,11 +153,6 @@ function directMaxM(engine: Engine): number {
   return engine.isSoftware ? CONV_FLAGS.directMaxM.software : CONV_FLAGS.directMaxM.gpu;
 }
 
-/** Only the tiled kernel reads packed weights (the direct one reads W in place). */
-function usesPackedWeights(engine: Engine, g: Geom, mode: 'fwd' | 'dx'): boolean {
-  return (mode === 'fwd' ? g.O : g.C) / g.G > directMaxM(engine);
-}
-
 /** Binds a tensor as array<vec4<f32>>: pool buffers are 256-byte multiples, so the rounded size exists. */
 function v4(t: Tensor): BufferSource {
   return { buffer: t.buffer, byteLength: Math.ceil(t.byteLength / 16) * 16 };
@@ -213,9 +209,9 @@ function variantFor(engine: Engine, mode: Mode, M: number, Nc: number): { tiled?
 
 /**
  * Records one implicit-GEMM dispatch (no autodiff, no checks). `bufs` are the
- * operands in binding order (conv-wgsl.ts bindingsFor); the A operand is the
- * packed weights for the tiled kernel, the raw weights (or dY) for the direct
- * one, which also gets its K table appended here.
+ * operands in binding order (conv-wgsl.ts bindingsFor; A = the packed
+ * weights for fwd / dx, dY for dw); the direct kernel also gets its K table
+ * appended here.
  */
 function convGemm(
   engine: Engine,
@@ -305,9 +301,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   const z = keepZ ? empty(engine, out.shape) : undefined; // [N, O, Ho, Wo] pre-activation
   if (out.size > 0) {
     const d = dummies(engine);
-    const wp = usesPackedWeights(engine, geom, 'fwd') ? packWeights(w, geom, 'fwd') : null; // [G, Cg·kH·kW, Og rounded up to 4]
-    convGemm(engine, 'fwd', geom, [x, wp ? v4(wp) : w, b ?? d.bias, v4(out), z ? v4(z) : d.z], { act, alpha, hasBias: !!b, writeZ: !!z });
-    wp?.dispose();
+    const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
+    convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? d.bias, v4(out), z ? v4(z) : d.z], { act, alpha, hasBias: !!b, writeZ: !!z });
+    wp.dispose();
   }
   const inputs = b ? [x, w, b] : [x, w];
   const res = record(op, inputs, out, (gy) => {
@@ -337,9 +333,9 @@ function convInputGrad(dy: Tensor, w: Tensor, g: Geom): Tensor {
   const engine = dy.engine;
   const dx = empty(engine, [g.N, g.C, g.H, g.W]); // [N, C, H, W]
   if (dx.size > 0) {
-    const wp = usesPackedWeights(engine, g, 'dx') ? packWeights(w, g, 'dx') : null; // [G, Og·kH·kW, Cg rounded up to 4]
-    convGemm(engine, 'dx', g, [dy, wp ? v4(wp) : w, v4(dx)]);
-    wp?.dispose();
+    const wp = packWeights(w, g, 'dx'); // [G, Og·kH·kW, Cg rounded up to 4]
+    convGemm(engine, 'dx', g, [dy, v4(wp), v4(dx)]);
+    wp.dispose();
   }
   return dx;
 }
