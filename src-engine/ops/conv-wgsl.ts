@@ -74,7 +74,7 @@ function columnState(mode: ConvMode, rN: number): string {
     } else if (mode === 'dx') {
       out.push(`let dh_${j} = dm(cr + u32(p.pH), p.sH); let dw_${j} = dm(cc + u32(p.pW), p.sW);`);
       out.push(`let chq_${j} = i32(dh_${j}.x); let cwq_${j} = i32(dw_${j}.x); let ck_${j} = i32(dh_${j}.y * p.sW + dw_${j}.y);`);
-      out.push(`let cb_${j} = i32((ca * p.O + grp * p.Og) * p.HoWo);`);
+      out.push(`let cb_${j} = i32((ca * p.O + grp * p.Og) * p.HoWo) + chq_${j} * i32(p.Wo) + cwq_${j};`);
     } else {
       out.push(`let ch_${j} = i32(cr * p.dH); let cw_${j} = i32(cc * p.dW);`);
       out.push(`let cb_${j} = i32((grp * p.Cg + ca) * p.HW) + ch_${j} * i32(p.W) + cw_${j};`);
@@ -98,7 +98,7 @@ function gatherB(mode: ConvMode, rN: number): string {
     if (mode === 'dx') {
       out.push(`let qh_${j} = chq_${j} - t.y; let qw_${j} = cwq_${j} - t.z;
       let okb_${j} = ok_${j} && kok && ck_${j} == t.w && u32(qh_${j}) < p.Ho && u32(qw_${j}) < p.Wo;
-      let ad_${j} = cb_${j} + t.x + qh_${j} * i32(p.Wo) + qw_${j};`);
+      let ad_${j} = cb_${j} + t.x;`);
     } else {
       out.push(`let ih_${j} = ch_${j} + t.y; let iw_${j} = cw_${j} + t.z;
       let okb_${j} = ok_${j} && kok && u32(ih_${j}) < p.H && u32(iw_${j}) < p.W;
@@ -116,7 +116,9 @@ const bQuad = (q: number): string => `vec4<f32>(${[0, 1, 2, 3].map((c) => `v_${4
  * WGSL: K-table entry of K index k (fwd / dx), or of output position k
  * (dw; the image offset is added by the kernel), as vec4<i32>:
  *   fwd: (c·H·W + kh·dH·W + kw·dW, kh·dH, kw·dW, 0)
- *   dx:  (o·Ho·Wo, ⌊kh·dH/sH⌋, ⌊kw·dW/sW⌋, key of the remainders)
+ *   dx:  (o·Ho·Wo − ⌊kh·dH/sH⌋·Wo − ⌊kw·dW/sW⌋, ⌊kh·dH/sH⌋, ⌊kw·dW/sW⌋, key of the remainders):
+ *        the column's base already holds its own quotients (·Wo, +1), so the
+ *        address is one addition
  *   dw:  (ih·W + iw, ih, iw, oh·Wo + ow) with ih = oh·sH − pH, iw = ow·sW − pW
  * The tiled kernel computes them in WGSL (ktab below); the direct kernel
  * reads them from a table built on the CPU (conv.ts, same formulas).
@@ -125,7 +127,7 @@ const WGSL_KTAB: Record<ConvMode, string> = {
   fwd: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let kh = i32(b.x * p.dH); let kw = i32(b.y * p.dW);
     return vec4<i32>(i32(a.x * p.HW) + kh * i32(p.W) + kw, kh, kw, 0);`,
   dx: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let h = dm(b.x * p.dH, p.sH); let w = dm(b.y * p.dW, p.sW);
-    return vec4<i32>(i32(a.x * p.HoWo), i32(h.x), i32(w.x), i32(h.y * p.sW + w.y));`,
+    return vec4<i32>(i32(a.x * p.HoWo) - i32(h.x * p.Wo) - i32(w.x), i32(h.x), i32(w.x), i32(h.y * p.sW + w.y));`,
   dw: `let a = dm(k, p.HoWo); let b = dm(a.y, p.Wo);
     let ih = i32(b.x * p.sH) - p.pH; let iw = i32(b.y * p.sW) - p.pW;
     return vec4<i32>(i32(a.x * p.C * p.HW) + ih * i32(p.W) + iw, ih, iw, i32((a.x * p.O + grp * p.Og) * p.HoWo + a.y));`,
@@ -453,7 +455,11 @@ export function directTable(
     const kh = Math.floor(r / g.kW) * g.dH;
     const kw = (r % g.kW) * g.dW;
     if (mode === 'fwd') t.set([a * g.H * g.W + kh * g.W + kw, kh, kw, 0], 4 * k);
-    else t.set([a * g.Ho * g.Wo, Math.floor(kh / g.sH), Math.floor(kw / g.sW), (kh % g.sH) * g.sW + (kw % g.sW)], 4 * k);
+    else {
+      const hq = Math.floor(kh / g.sH);
+      const wq = Math.floor(kw / g.sW);
+      t.set([a * g.Ho * g.Wo - hq * g.Wo - wq, hq, wq, (kh % g.sH) * g.sW + (kw % g.sW)], 4 * k);
+    }
   }
   return t;
 }
