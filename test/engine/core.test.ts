@@ -262,7 +262,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
       ['read', 'write', 'uniform'],
     );
-    const src = fromTypedArray(e, nd, [nd.length], 'u32');
+    const src = fromTypedArray(e, nd, [nd.length]); // u32 from the Uint32Array
     const out = zeros(e, [nd.length], 'u32');
     e.run(k, [src, out], new Params().u32(pairs.length), Math.ceil(pairs.length / 64));
     const got = await out.readRaw();
