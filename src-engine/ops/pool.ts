@@ -13,7 +13,7 @@
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor, zeros } from '../core/tensor.ts';
 import { mean } from './reduce.ts';
@@ -48,6 +48,34 @@ struct P { n: u32, H: u32, W: u32, Ho: u32,
            Wo: u32, kH: i32, kW: i32, sH: i32,
            sW: i32, pH: i32, pW: i32, mode: u32 }`;
 
+/**
+ * A pooling kernel: the shared uniforms (P) and dm() / dvi(), the storage
+ * bindings `bufs` ([name, WGSL type, access]) numbered in order with p last,
+ * optional WGSL helpers, and a main with one invocation per element
+ * i < p.n (1-D dispatch, folded) running `body`.
+ */
+function poolKernel(name: string, bufs: Array<[string, string, 'read' | 'write']>, body: string, helpers = ''): Kernel {
+  const decl = bufs.map(([n, t, k], b) => `@group(0) @binding(${b}) var<storage, ${k === 'read' ? 'read' : 'read_write'}> ${n}: ${t};`);
+  return kernel(
+    name,
+    /* wgsl */ `
+${WGSL_P}
+${WGSL_DIV}
+${decl.join('\n')}
+@group(0) @binding(${bufs.length}) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+${helpers}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  if (i >= p.n) { return; }
+${body}
+}`,
+    [...bufs.map((b) => b[2]), 'uniform'],
+  );
+}
+
 /*
  * Window of output (oh, ow) for average pooling: returns (hs, he, ws, we)
  * clipped to the input, and the divisor in `div`.
@@ -78,21 +106,10 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
  * ih·W + iw of the first maximum in scan order (NaN wins, as in PyTorch);
  * cells in the padding are skipped (−∞). One invocation per output; 1-D, folded.
  */
-const MAXPOOL_FWD = kernel(
+const MAXPOOL_FWD = poolKernel(
   'maxpool_fwd',
+  [['x', 'array<f32>', 'read'], ['out', 'array<f32>', 'write'], ['idx', 'array<i32>', 'write']],
   /* wgsl */ `
-${WGSL_P}
-${WGSL_DIV}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-@group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
   let HoWo = p.Ho * p.Wo;
   let d0 = dm(i, HoWo);
   let plane = d0.x;
@@ -113,9 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   out[i] = best;
-  idx[i] = arg;
-}`,
-  ['read', 'write', 'write', 'uniform'],
+  idx[i] = arg;`,
 );
 
 /*
@@ -123,21 +138,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * input cell (ih, iw) sums gy over the outputs whose window contains it and
  * whose argmax is this cell. One invocation per input; 1-D, folded.
  */
-const MAXPOOL_BWD = kernel(
+const MAXPOOL_BWD = poolKernel(
   'maxpool_bwd',
+  [['gy', 'array<f32>', 'read'], ['idx', 'array<i32>', 'read'], ['dx', 'array<f32>', 'write']],
   /* wgsl */ `
-${WGSL_P}
-${WGSL_DIV}
-@group(0) @binding(0) var<storage, read> gy: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
   let HW = p.H * p.W;
   let d0 = dm(i, HW);
   let plane = d0.x;
@@ -160,9 +164,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (idx[o] == j) { acc += gy[o]; }
     }
   }
-  dx[i] = acc;
-}`,
-  ['read', 'read', 'write', 'uniform'],
+  dx[i] = acc;`,
 );
 
 /*
@@ -172,21 +174,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * at most one window, so there are no races; cells in no window (stride >
  * kernel, or a floor remainder) must be zeroed beforehand. 1-D, folded.
  */
-const MAXPOOL_BWD_SCATTER = kernel(
+const MAXPOOL_BWD_SCATTER = poolKernel(
   'maxpool_bwd_scatter',
+  [['gy', 'array<f32>', 'read'], ['idx', 'array<i32>', 'read'], ['dx', 'array<f32>', 'write']],
   /* wgsl */ `
-${WGSL_P}
-${WGSL_DIV}
-@group(0) @binding(0) var<storage, read> gy: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
   let d0 = dm(i, p.Ho * p.Wo);
   let d1 = dm(d0.y, p.Wo);
   let hs = i32(d1.x) * p.sH - p.pH;
@@ -203,30 +194,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         dx[base + u32(c)] = select(0.0, g, c == j);
       }
     }
-  }
-}`,
-  ['read', 'read', 'write', 'uniform'],
+  }`,
 );
 
 /*
  * avgpool_fwd: out [planes, Ho, Wo] = mean of x [planes, H, W] over
  * avg_window (regular or adaptive, see above). One invocation per output.
  */
-const AVGPOOL_FWD = kernel(
+const AVGPOOL_FWD = poolKernel(
   'avgpool_fwd',
+  [['x', 'array<f32>', 'read'], ['out', 'array<f32>', 'write']],
   /* wgsl */ `
-${WGSL_P}
-${WGSL_DIV}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-${WGSL_AVG_WINDOW}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
   let HoWo = p.Ho * p.Wo;
   let d0 = dm(i, HoWo);
   let plane = d0.x;
@@ -238,9 +216,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var ih = win.x; ih < win.y; ih++) {
     for (var iw = win.z; iw < win.w; iw++) { acc += x[base + u32(ih) * p.W + u32(iw)]; }
   }
-  out[i] = acc / div;
-}`,
-  ['read', 'write', 'uniform'],
+  out[i] = acc / div;`,
+  WGSL_AVG_WINDOW,
 );
 
 /*
@@ -249,21 +226,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * o·s − p ≤ i < o·s − p + k; adaptive: ⌊i·Ho/H⌋ .. ⌈(i+1)·Ho/H⌉ − 1), each
  * candidate is checked against avg_window. One invocation per input.
  */
-const AVGPOOL_BWD = kernel(
+const AVGPOOL_BWD = poolKernel(
   'avgpool_bwd',
+  [['gy', 'array<f32>', 'read'], ['dx', 'array<f32>', 'write']],
   /* wgsl */ `
-${WGSL_P}
-${WGSL_DIV}
-@group(0) @binding(0) var<storage, read> gy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-${WGSL_AVG_WINDOW}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
   let HW = p.H * p.W;
   let d0 = dm(i, HW);
   let plane = d0.x;
@@ -297,9 +263,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  dx[i] = acc;
-}`,
-  ['read', 'write', 'uniform'],
+  dx[i] = acc;`,
+  WGSL_AVG_WINDOW,
 );
 
 interface PoolGeom {
