@@ -89,7 +89,7 @@ export class Engine {
   /**
    * True on a CPU implementation of WebGPU (Mesa lavapipe, SwiftShader), as
    * far as the device's adapter info tells: kernels whose best shape differs
-   * between CPUs and GPUs (ops/conv.ts) choose by it.
+   * between CPUs and GPUs (ops/conv.ts, ops/matmul.ts) choose by it.
    */
   readonly isSoftware: boolean;
 
@@ -359,7 +359,8 @@ export class Engine {
    * A read-only storage buffer holding `build()`'s bytes, built once per
    * `key` and kept (up to MAX_CONSTANTS, least recently used evicted after
    * the next submit): index tables that depend only on a layer's geometry.
-   * Not a tensor: not counted in memory() and never disposed by callers.
+   * Not a tensor: counted apart in memory() (constantBuffers) and never
+   * disposed by callers.
    */
   constantBuffer(key: string, build: () => ArrayBufferView): GPUBuffer {
     this.checkAlive();

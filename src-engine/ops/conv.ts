@@ -56,8 +56,9 @@ export interface Conv1dOptions {
 }
 
 /**
- * Tuning knobs, measured on Mesa lavapipe with bench/engine.ts and
- * .scratch-style per-phase timing (fwd, dX, dW separately):
+ * Tuning knobs, measured on Mesa lavapipe with bench/engine.ts and with
+ * per-phase timings (forward, dX, dW apart; configurations interleaved in one
+ * process, the machines being noisy):
  *   directMaxM: forward / input-grad use the direct kernel (conv-wgsl.ts)
  *           when the GEMM's M side (output channels per group, resp. input
  *           channels per group) is at most this, the tiled one otherwise.
@@ -79,8 +80,8 @@ export interface Conv1dOptions {
  *   dw, dwWide: weight-grad (always direct) when N = Cg·kH·kW is at most 32, resp. above;
  *   dwTarget, dwChunk: weight-grad splits its K = N·Ho·Wo so that about
  *           dwTarget workgroups run, each summing at least dwChunk terms.
- * On lavapipe one row of invocations wins for small M: A reads are uniform
- * (one load for all lanes) and each gathered B value is used by its own
+ * On lavapipe one row of invocations wins: no barriers, A read at
+ * workgroup-uniform addresses, and each gathered B value used by its own
  * invocation only, so staging it in workgroup memory is pure overhead.
  */
 export const CONV_FLAGS: {
