@@ -120,17 +120,15 @@ const bQuad = (q: number): string => `vec4<f32>(${[0, 1, 2, 3].map((c) => `v_${4
  *        the column's base already holds its own quotients (·Wo, +1), so the
  *        address is one addition
  *   dw:  (ih·W + iw, ih, iw, oh·Wo + ow) with ih = oh·sH − pH, iw = ow·sW − pW
- * The tiled kernel computes them in WGSL (ktab below); the direct kernel
- * reads them from a table built on the CPU (conv.ts, same formulas).
+ *        (direct kernel only; it adds the image offsets as it walks K)
+ * The tiled kernel (fwd, dx) computes them in WGSL (ktab below); the direct
+ * kernel reads them from a table built on the CPU (directTable, same formulas).
  */
-const WGSL_KTAB: Record<ConvMode, string> = {
+const WGSL_KTAB: Record<'fwd' | 'dx', string> = {
   fwd: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let kh = i32(b.x * p.dH); let kw = i32(b.y * p.dW);
     return vec4<i32>(i32(a.x * p.HW) + kh * i32(p.W) + kw, kh, kw, 0);`,
   dx: `let a = dm(k, p.kHW); let b = dm(a.y, p.kW); let h = dm(b.x * p.dH, p.sH); let w = dm(b.y * p.dW, p.sW);
     return vec4<i32>(i32(a.x * p.HoWo) - i32(h.x * p.Wo) - i32(w.x), i32(h.x), i32(w.x), i32(h.y * p.sW + w.y));`,
-  dw: `let a = dm(k, p.HoWo); let b = dm(a.y, p.Wo);
-    let ih = i32(b.x * p.sH) - p.pH; let iw = i32(b.y * p.sW) - p.pW;
-    return vec4<i32>(i32(a.x * p.C * p.HW) + ih * i32(p.W) + iw, ih, iw, i32((a.x * p.O + grp * p.Og) * p.HoWo + a.y));`,
 };
 
 /**
@@ -226,11 +224,12 @@ const WGSL_TILE_ORIGIN = (TM: number, TN: number): string => `let g = wg_linear(
  *   dx:  A = W[grp]ᵀ as [Cg, K = Og·kH·kW],
  *        B[k=(o,kh,kw), n=(b,ih,iw)] = dY[b, grp·Og+o, (ih+pH−kh·dH)/sH, (iw+pW−kw·dW)/sW]
  *        (0 unless both divide exactly and land inside), C → dX[b, grp·Cg+m, ih, iw].
- *   dw:  A[m=o, k=(b,oh,ow)] = dY[b, grp·Og+o, oh, ow], B[k, n=(c,kh,kw)] = im2col as in fwd,
- *        C → part[split, grp·Og+m, n] (summed over splits by the caller).
- * fwd / dx read A from weights packed by conv_pack as Ap[G, K, Mp] (Mp = M
+ * (Weight-grad, dw: A[m=o, k=(b,oh,ow)] = dY, B[k, n=(c,kh,kw)] = im2col as in
+ * fwd, C → part[split, grp·Og+m, n] summed over K splits by the caller, always
+ * runs the direct kernel below.)
+ * A is read from the weights packed by conv_pack as Ap[G, K, Mp] (Mp = M
  * rounded up to 4, zero-filled), so an A quad is one aligned vec4.
- * Workgroup (wgN × wgM invocations; linear id folded) → (split, grp, tile m, tile n);
+ * Workgroup (wgN × wgM invocations; linear id folded) → (grp, tile m, tile n);
  * invocation (tx, ty) accumulates the rM×rN block at rows ty·rM…, columns tx·rN…
  * of the tile, and gathers exactly those rN columns of each B slice (rows
  * ty, ty + wgM, …) into workgroup memory Bs as vec4s. kt (workgroup) holds
@@ -242,8 +241,7 @@ const WGSL_TILE_ORIGIN = (TM: number, TN: number): string => `let g = wg_linear(
  * with a bounds check per lane (a vec4 is four of them), a uniform address
  * is one load, an integer division or float→int conversion is scalarised
  * too, and each distinct WGSL source costs seconds of LLVM time. Hence: with
- * wgM = 1 every A read is uniform (dw reads dY directly, no A tile at all);
- * B is gathered once per element and read back by its own invocation; the
+ * wgM = 1 every A read is uniform; B is gathered once per element and read back by its own invocation; the
  * inner loops contain no division (index splits are done per slice in kt, or
  * once per invocation, with dm()); stores are vec4 when the plane size is a
  * multiple of 4; loops have uniform bounds (no unrolling) and the epilogue
@@ -259,24 +257,21 @@ export const CONV = kernelFamily((key: string): Kernel => {
   const RM4 = rM / 4;
   const RN4 = rN / 4;
   const threads = wgM * wgN;
-  if (rN % 4 || rM % 4 || BK % wgM) throw new Error(`conv: unsupported tile ${key}`);
+  if (rN % 4 || rM % 4 || BK % wgM || mode === 'dw') throw new Error(`conv: unsupported tile ${key}`);
   // With one row of invocations `ty` is the constant 0, so addresses that
   // only depend on it stay uniform for the compiler.
   const TY = wgM === 1 ? '0u' : 'ty';
 
   const bStores = Array.from({ length: RN4 }, (_, q) => `Bs[r * ${TN4}u + tx * ${RN4}u + ${q}u] = ${bQuad(q)};`);
   const loadB = `for (var r = ${TY}; r < p.bk; r += ${wgM}u) {
-      let t = kt[${mode === 'dw' ? 'slot + ' : ''}r];
+      let t = kt[r];
       let kok = k0 + r < kEnd;
       ${gatherB(mode, rN)}
       ${bStores.join('\n      ')}
     }`;
 
-  // ---- A slice (fwd / dx): TM × BK from the packed weights, As[k·TM4 + m/4].
-  const loadA =
-    mode === 'dw'
-      ? ''
-      : `for (var e = li; e < p.bk * ${TM4}u; e += ${threads}u) {
+  // ---- A slice: TM × BK from the packed weights, As[k·TM4 + m/4].
+  const loadA = `for (var e = li; e < p.bk * ${TM4}u; e += ${threads}u) {
       let kl = e / ${TM4}u; let m4 = m0 / 4u + e % ${TM4}u;
       let oka = k0 + kl < kEnd && m4 < p.Mp4;
       As[e] = select(vec4<f32>(0.0), wa[select(0u, (grp * p.K + k0 + kl) * p.Mp4 + m4, oka)], oka);
@@ -284,26 +279,14 @@ export const CONV = kernelFamily((key: string): Kernel => {
 
   // ---- inner product over the slice, unrolled over the rM×rN block.
   const inner: string[] = [];
-  if (mode === 'dw') {
-    // A straight from dY at uniform addresses (row m0 + ty·rM + i, column k0 + kk).
-    inner.push(`let kr = kt[slot + kk]; let kv = k0 + kk < kEnd;`);
-    inner.push(`let ab = u32(kr.w) + (m0 + ${TY} * ${rM}u) * p.HoWo;`);
-    for (let i = 0; i < rM; i++) {
-      inner.push(`let a${i} = select(0.0, dy[select(0u, ab + ${i}u * p.HoWo, kv)], kv && m0 + ${TY} * ${rM}u + ${i}u < p.M);`);
-    }
-  } else {
-    for (let q = 0; q < RM4; q++) inner.push(`let aq${q} = As[kk * ${TM4}u + ${TY} * ${RM4}u + ${q}u];`);
-    for (let i = 0; i < rM; i++) inner.push(`let a${i} = aq${i >> 2}.${'xyzw'[i & 3]};`);
-  }
+  for (let q = 0; q < RM4; q++) inner.push(`let aq${q} = As[kk * ${TM4}u + ${TY} * ${RM4}u + ${q}u];`);
+  for (let i = 0; i < rM; i++) inner.push(`let a${i} = aq${i >> 2}.${'xyzw'[i & 3]};`);
   for (let q = 0; q < RN4; q++) inner.push(`let b${q} = Bs[kk * ${TN4}u + tx * ${RN4}u + ${q}u];`);
   for (let i = 0; i < rM; i++) {
     for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
   }
 
-  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', false);
-  // dw reads kt while the next slice's entries are written: two halves.
-  const ktSize = mode === 'dw' ? 2 * BK : BK;
-  const refresh = `for (var q = li; q < ${BK}u; q += ${threads}u) { kt[${mode === 'dw' ? '(slot ^ ' + BK + 'u) + ' : ''}q] = ktab(k0 + ${BK}u + q, grp); }`;
+  const { decl, kinds } = bindingsFor(mode, 'array<vec4<f32>>', false);
 
   return kernel(
     `conv_${mode}_${TM}x${TN}x${BK}`,
@@ -312,12 +295,12 @@ ${WGSL_P}
 ${decl}
 ${mode === 'fwd' ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
-${mode === 'dw' ? '' : `var<workgroup> As: array<vec4<f32>, ${TM4 * BK}>;`}
+var<workgroup> As: array<vec4<f32>, ${TM4 * BK}>;
 var<workgroup> Bs: array<vec4<f32>, ${TN4 * BK}>;
-var<workgroup> kt: array<vec4<i32>, ${ktSize}>;
+var<workgroup> kt: array<vec4<i32>, ${BK}>;
 ${WGSL_DIVMOD}
-fn ktab(k: u32, grp: u32) -> vec4<i32> {
-    ${WGSL_KTAB[mode]}
+fn ktab(k: u32) -> vec4<i32> {
+    ${WGSL_KTAB[mode as 'fwd' | 'dx']}
 }
 @compute @workgroup_size(${wgN}, ${wgM})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -326,19 +309,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid.x;
   let ty = lid.y;
   ${columnState(mode, rN)}
-  for (var q = li; q < ${BK}u; q += ${threads}u) { kt[q] = ktab(kStart + q, grp); }
+  for (var q = li; q < ${BK}u; q += ${threads}u) { kt[q] = ktab(kStart + q); }
   workgroupBarrier();
   var acc: array<vec4<f32>, ${rM * RN4}>;
-  var slot = 0u;
   for (var k0 = kStart; k0 < kEnd; k0 += ${BK}u) {
     ${loadB}
     ${loadA}
     workgroupBarrier();
-    ${refresh}
+    // The next slice's K-table entries (the inner loop below does not read kt).
+    for (var q = li; q < ${BK}u; q += ${threads}u) { kt[q] = ktab(k0 + ${BK}u + q); }
     for (var kk = 0u; kk < p.bk; kk++) {
       ${inner.join('\n      ')}
     }
-    slot ^= ${BK}u;
     workgroupBarrier();
   }
   ${storeBlock(mode, rM, rN, TY)}
