@@ -106,31 +106,62 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
  * ih·W + iw of the first maximum in scan order (NaN wins, as in PyTorch);
  * cells in the padding are skipped (−∞). One invocation per output; 1-D, folded.
  */
-const MAXPOOL_FWD = poolKernel(
-  'maxpool_fwd',
-  [['x', 'array<f32>', 'read'], ['out', 'array<f32>', 'write'], ['idx', 'array<i32>', 'write']],
-  /* wgsl */ `
-  let HoWo = p.Ho * p.Wo;
-  let d0 = dm(i, HoWo);
-  let plane = d0.x;
-  let d1 = dm(d0.y, p.Wo);
-  let hs = i32(d1.x) * p.sH - p.pH;
-  let ws = i32(d1.y) * p.sW - p.pW;
+/** WGSL: max over the window of output (plane, oh, ow) into `best` / `arg` (see maxpool_fwd). */
+const WGSL_MAX_WINDOW = /* wgsl */ `
+fn max_window(plane: u32, oh: u32, ow: u32, best: ptr<function, f32>, arg: ptr<function, i32>) {
+  let hs = i32(oh) * p.sH - p.pH;
+  let ws = i32(ow) * p.sW - p.pW;
   let H = i32(p.H); let W = i32(p.W);
   let base = plane * p.H * p.W;
   // -inf from a runtime value: Dawn rejects a constant expression that evaluates to -inf.
   let neg_inf_bits = 0xff800000u;
-  var best = bitcast<f32>(neg_inf_bits);
-  var arg = -1;
+  *best = bitcast<f32>(neg_inf_bits);
+  *arg = -1;
   for (var ih = max(hs, 0); ih < min(hs + p.kH, H); ih++) {
     for (var iw = max(ws, 0); iw < min(ws + p.kW, W); iw++) {
       let j = ih * W + iw;
       let v = x[base + u32(j)];
-      if (arg < 0 || v > best || v != v) { best = v; arg = j; }
+      if (*arg < 0 || v > *best || v != v) { *best = v; *arg = j; }
     }
   }
+}
+`;
+
+const MAXPOOL_FWD = poolKernel(
+  'maxpool_fwd',
+  [['x', 'array<f32>', 'read'], ['out', 'array<f32>', 'write'], ['idx', 'array<i32>', 'write']],
+  /* wgsl */ `
+  let d0 = dm(i, p.Ho * p.Wo);
+  let d1 = dm(d0.y, p.Wo);
+  var best: f32; var arg: i32;
+  max_window(d0.x, d1.x, d1.y, &best, &arg);
   out[i] = best;
   idx[i] = arg;`,
+  WGSL_MAX_WINDOW,
+);
+
+/*
+ * maxpool_fwd4: maxpool_fwd for four consecutive outputs per invocation
+ * (outputs 4i … 4i + 3, position stepped with carries; p.n = outputs / 4),
+ * stored as one vec4 each: the per-invocation set-up is shared by four.
+ */
+const MAXPOOL_FWD4 = poolKernel(
+  'maxpool_fwd4',
+  [['x', 'array<f32>', 'read'], ['out', 'array<vec4<f32>>', 'write'], ['idx', 'array<vec4<i32>>', 'write']],
+  /* wgsl */ `
+  let d0 = dm(4u * i, p.Ho * p.Wo);
+  let d1 = dm(d0.y, p.Wo);
+  var plane = d0.x; var oh = d1.x; var ow = d1.y;
+  var o4: vec4<f32>; var a4: vec4<i32>;
+  for (var c = 0u; c < 4u; c++) {
+    var best: f32; var arg: i32;
+    max_window(plane, oh, ow, &best, &arg);
+    o4[c] = best; a4[c] = arg;
+    ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }
+  }
+  out[i] = o4;
+  idx[i] = a4;`,
+  WGSL_MAX_WINDOW,
 );
 
 /*
@@ -174,18 +205,13 @@ const MAXPOOL_BWD = poolKernel(
  * at most one window, so there are no races; cells in no window (stride >
  * kernel, or a floor remainder) must be zeroed beforehand. 1-D, folded.
  */
-const MAXPOOL_BWD_SCATTER = poolKernel(
-  'maxpool_bwd_scatter',
-  [['gy', 'array<f32>', 'read'], ['idx', 'array<i32>', 'read'], ['dx', 'array<f32>', 'write']],
-  /* wgsl */ `
-  let d0 = dm(i, p.Ho * p.Wo);
-  let d1 = dm(d0.y, p.Wo);
-  let hs = i32(d1.x) * p.sH - p.pH;
-  let ws = i32(d1.y) * p.sW - p.pW;
-  let H = i32(p.H); let W = i32(p.W);
-  let base = d0.x * p.H * p.W;
-  let j = idx[i];
-  let g = gy[i];
+/** WGSL: writes the window of output (plane, oh, ow): g at its argmax j, 0 elsewhere (see maxpool_bwd_scatter). */
+const WGSL_SCATTER_WINDOW = /* wgsl */ `
+fn scatter_window(plane: u32, oh: u32, ow: u32, j: i32, g: f32) {
+  let hs = i32(oh) * p.sH - p.pH;
+  let ws = i32(ow) * p.sW - p.pW;
+  let W = i32(p.W);
+  let base = plane * p.H * p.W;
   for (var kh = 0; kh < p.kH; kh++) {
     for (var kw = 0; kw < p.kW; kw++) {
       let ih = hs + kh; let iw = ws + kw;
@@ -194,7 +220,34 @@ const MAXPOOL_BWD_SCATTER = poolKernel(
         dx[base + u32(c)] = select(0.0, g, c == j);
       }
     }
+  }
+}
+`;
+
+const MAXPOOL_BWD_SCATTER = poolKernel(
+  'maxpool_bwd_scatter',
+  [['gy', 'array<f32>', 'read'], ['idx', 'array<i32>', 'read'], ['dx', 'array<f32>', 'write']],
+  /* wgsl */ `
+  let d0 = dm(i, p.Ho * p.Wo);
+  let d1 = dm(d0.y, p.Wo);
+  scatter_window(d0.x, d1.x, d1.y, idx[i], gy[i]);`,
+  WGSL_SCATTER_WINDOW,
+);
+
+/** maxpool_bwd_scatter for four consecutive outputs per invocation (p.n = outputs / 4; gy, idx read as vec4). */
+const MAXPOOL_BWD_SCATTER4 = poolKernel(
+  'maxpool_bwd_scatter4',
+  [['gy', 'array<vec4<f32>>', 'read'], ['idx', 'array<vec4<i32>>', 'read'], ['dx', 'array<f32>', 'write']],
+  /* wgsl */ `
+  let d0 = dm(4u * i, p.Ho * p.Wo);
+  let d1 = dm(d0.y, p.Wo);
+  var plane = d0.x; var oh = d1.x; var ow = d1.y;
+  let g4 = gy[i]; let j4 = idx[i];
+  for (var c = 0u; c < 4u; c++) {
+    scatter_window(plane, oh, ow, j4[c], g4[c]);
+    ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }
   }`,
+  WGSL_SCATTER_WINDOW,
 );
 
 /*
@@ -324,7 +377,11 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   const outShape = [x.shape[0], x.shape[1], g.Ho, g.Wo];
   const out = empty(engine, outShape); // [N, C, Ho, Wo]
   const idx = empty(engine, outShape, 'i32'); // [N, C, Ho, Wo] argmax within the plane
-  if (out.size > 0) engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
+  if (out.size % 4 === 0) {
+    if (out.size > 0) engine.run(MAXPOOL_FWD4, [x, out, idx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
+  } else {
+    engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
+  }
   const disjoint = g.sH >= g.kH && g.sW >= g.kW;
   // Every input cell lies in exactly one window: stride = kernel and the windows reach the end.
   const covering = disjoint && g.sH === g.kH && g.sW === g.kW && g.Ho * g.sH - g.pH >= g.H && g.Wo * g.sW - g.pW >= g.W;
@@ -335,7 +392,11 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
       return [dx];
     }
     const dx = covering ? empty(engine, x.shape) : zeros(engine, x.shape); // [N, C, H, W]
-    if (out.size > 0) engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
+    if (out.size % 4 === 0) {
+      if (out.size > 0) engine.run(MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
+    } else {
+      engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
+    }
     return [dx];
   });
   if (res.node) res.own(idx);
