@@ -30,6 +30,18 @@ export interface MatmulDirectVariant {
   rU: number;
   /** Gathered-side lines per invocation (multiple of 4). */
   rG: number;
+  /**
+   * Read the uniform (resp. gathered) operand four lines at a time as one
+   * vec4: only when its lines are adjacent in memory and every offset is a
+   * multiple of 4 (directVec in matmul.ts decides).
+   */
+  uVec: boolean;
+  gVec: boolean;
+}
+
+/** Whether the uniform / gathered side's lines are adjacent in memory (one apart). */
+export function adjacentLines(v: { tA: boolean; tB: boolean; swap: boolean }): { u: boolean; g: boolean } {
+  return v.swap ? { u: !v.tB, g: v.tA } : { u: v.tA, g: !v.tB };
 }
 
 /** Tile extents (rows, columns of C) of a variant: what tilesM / tilesN count. */
@@ -67,18 +79,25 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
   const [uStep, gStep] = uIsA ? [aStep, bStep] : [bStep, aStep];
 
   const setup: string[] = [];
-  for (let i = 0; i < rU; i++) {
-    setup.push(`let uok${i} = ${uOrigin} + ${i}u < ${uLim}; var uo${i} = select(0u, ${uLine(`(${uOrigin} + ${i}u)`)}, uok${i});`);
-  }
-  for (let j = 0; j < rG; j++) {
-    setup.push(`let gok${j} = g0 + ${j}u < ${gLim}; var go${j} = select(0u, ${gLine(`(g0 + ${j}u)`)}, gok${j});`);
-  }
   const body: string[] = [];
-  for (let i = 0; i < rU; i++) body.push(`let u${i} = select(0.0, ${uBuf}[uo${i}], uok${i}); uo${i} += ${uStep};`);
-  for (let j = 0; j < rG; j++) body.push(`let g${j} = select(0.0, ${gBuf}[go${j}], gok${j}); go${j} += ${gStep};`);
-  for (let q = 0; q < RG4; q++) body.push(`let gq${q} = vec4<f32>(g${4 * q}, g${4 * q + 1}, g${4 * q + 2}, g${4 * q + 3});`);
+  // One side's loads: scalar per line, or (vec) a vec4 per four adjacent lines.
+  const side = (pre: string, n: number, origin: string, lim: string, line: (x: string) => string, buf: string, step: string, vec: boolean): void => {
+    const per = vec ? 4 : 1;
+    for (let j = 0; j < n; j += per) {
+      setup.push(`let ${pre}ok${j} = ${origin} + ${j}u < ${lim}; var ${pre}o${j} = select(0u, ${line(`(${origin} + ${j}u)`)}, ${pre}ok${j});`);
+      if (vec) {
+        body.push(`let ${pre}q${j / 4} = select(vec4<f32>(0.0), ${buf}[${pre}o${j} / 4u], ${pre}ok${j}); ${pre}o${j} += ${step};`);
+      } else {
+        body.push(`let ${pre}${j} = select(0.0, ${buf}[${pre}o${j}], ${pre}ok${j}); ${pre}o${j} += ${step};`);
+      }
+    }
+    if (vec) for (let j = 0; j < n; j++) body.push(`let ${pre}${j} = ${pre}q${j >> 2}.${'xyzw'[j & 3]};`);
+  };
+  side('u', rU, uOrigin, uLim, uLine, uBuf, uStep, v.uVec);
+  side('g', rG, 'g0', gLim, gLine, gBuf, gStep, v.gVec);
+  for (let q = 0; q < RG4; q++) body.push(`let gv${q} = vec4<f32>(g${4 * q}, g${4 * q + 1}, g${4 * q + 2}, g${4 * q + 3});`);
   for (let i = 0; i < rU; i++) {
-    for (let q = 0; q < RG4; q++) body.push(`acc[${i * RG4 + q}] = fma(vec4<f32>(u${i}), gq${q}, acc[${i * RG4 + q}]);`);
+    for (let q = 0; q < RG4; q++) body.push(`acc[${i * RG4 + q}] = fma(vec4<f32>(u${i}), gv${q}, acc[${i * RG4 + q}]);`);
   }
 
   // Stores as loops (unrolled, the epilogue makes LLVM compile for tens of seconds).
@@ -104,14 +123,14 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
 
   let bi = 0;
   const decl = [
-    `@group(0) @binding(${bi++}) var<storage, read> A: array<f32>;`,
-    `@group(0) @binding(${bi++}) var<storage, read> B: array<f32>;`,
+    `@group(0) @binding(${bi++}) var<storage, read> A: array<${(uIsA ? v.uVec : v.gVec) ? 'vec4<f32>' : 'f32'}>;`,
+    `@group(0) @binding(${bi++}) var<storage, read> B: array<${(uIsA ? v.gVec : v.uVec) ? 'vec4<f32>' : 'f32'}>;`,
     v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read> bias: array<f32>;` : '',
     `@group(0) @binding(${bi++}) var<storage, read_write> C: array<f32>;`,
     v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read_write> Z: array<f32>;` : '',
     `@group(0) @binding(${bi++}) var<uniform> p: P;`,
   ].join('\n');
-  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.epilogue ? '_epilogue' : ''}`;
+  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}`;
   return kernel(
     name,
     /* wgsl */ `

@@ -18,7 +18,7 @@ import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS, EPILOGUE_WGSL } from './activations.ts';
 import { mapN } from './map.ts';
-import { directTile, MATMUL_DIRECT, type MatmulDirectVariant } from './matmul-direct.ts';
+import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant } from './matmul-direct.ts';
 import { broadcastTo, sum, sumToShape } from './reduce.ts';
 
 /**
@@ -36,6 +36,8 @@ import { broadcastTo, sum, sumToShape } from './reduce.ts';
  *           should win and stay the default (not measurable here).
  *   directShape: [invocations, uniform-side lines, gathered-side lines] per invocation.
  *   directSwap: which operand is the uniform side; 'auto' → the smaller of M and N.
+ *   directVec: read an operand four lines at a time (vec4) where its lines
+ *           are adjacent in memory and aligned.
  */
 export const MATMUL_FLAGS: {
   tile: 'auto' | 32 | 64 | 128;
@@ -44,7 +46,8 @@ export const MATMUL_FLAGS: {
   direct: { software: boolean; gpu: boolean };
   directShape: [number, number, number];
   directSwap: 'auto' | boolean;
-} = { tile: 'auto', bk: 16, perThread: 8, direct: { software: true, gpu: false }, directShape: [16, 8, 8], directSwap: 'auto' };
+  directVec: boolean;
+} = { tile: 'auto', bk: 16, perThread: 8, direct: { software: true, gpu: false }, directShape: [16, 8, 8], directSwap: 'auto', directVec: true };
 
 interface MatmulVariant {
   /** Invocations per side of the workgroup. */
@@ -325,7 +328,15 @@ function gemmDirect(engine: Engine, g: GemmArgs): void {
   const [wg, rU, rG] = MATMUL_FLAGS.directShape;
   const swap = MATMUL_FLAGS.directSwap === 'auto' ? g.N < g.M : MATMUL_FLAGS.directSwap;
   const epilogue = !!g.bias || !!g.z || g.act !== 'none';
-  const v: MatmulDirectVariant = { tA: g.tA, tB: g.tB, swap, epilogue, wg, rU, rG };
+  // vec4 reads of an operand whose lines are adjacent: its line length and
+  // batch stride must be multiples of 4 (then every quad offset is), and the
+  // uniform side's lines per invocation too.
+  const adj = adjacentLines({ tA: g.tA, tB: g.tB, swap });
+  const aOk = g.M % 4 === 0 && g.aBatch % 4 === 0; // A's lines are adjacent only when tA: stride M
+  const bOk = g.N % 4 === 0 && g.bBatch % 4 === 0; // B's only when !tB: stride N
+  const [uOk, gOk] = swap ? [bOk, aOk] : [aOk, bOk];
+  const vec = MATMUL_FLAGS.directVec;
+  const v: MatmulDirectVariant = { tA: g.tA, tB: g.tB, swap, epilogue, wg, rU, rG, uVec: vec && adj.u && uOk && rU % 4 === 0, gVec: vec && adj.g && gOk };
   const { TM, TN } = directTile(v);
   const tilesM = Math.ceil(g.M / TM);
   const tilesN = Math.ceil(g.N / TN);

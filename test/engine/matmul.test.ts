@@ -67,6 +67,13 @@ describe('matmul forward', () => {
         });
       }
       it('linear with bias + GELU epilogue and its gradients vs the analytic reference', () => checkLinearGelu(mode));
+      if (mode !== 'tiled') {
+        it('the aligned cases above read adjacent operand lines as vec4 (and the odd ones one by one)', async () => {
+          const names = (await getEngine()).compiledKernels().filter((k) => k.startsWith('matmuld_'));
+          expect(names.some((k) => /_v(u|g|ug)(_epilogue)?$/.test(k))).toBe(true);
+          expect(names.some((k) => /^matmuld_[nt]{2}_\d+x\d+$/.test(k))).toBe(true);
+        });
+      }
     });
   }
 
