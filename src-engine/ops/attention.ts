@@ -10,81 +10,89 @@
  *   dS = W ⊙ (dW − Σ_j dW·W)/√D,  dq = dS·k,  dk = dSᵀ·q.
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { addSameShape, noGrad, record, recordMulti } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { gatherStrided, scatterStrided } from './map.ts';
 import { linear, matmul } from './matmul.ts';
 import { permute, reshape } from './shape.ts';
-import { WGSL_ROW_REDUCE } from './softmax.ts';
+import { rowShape, rowWorkgroups, seqRows } from './softmax.ts';
 
 const WG = 64;
 
 /*
  * attention_softmax: s, w [rows, Tk], rows = B·H·Tq; row r is query
- * i = r % Tq. Workgroup per row (folded), 64 invocations: columns j < lim
+ * i = r % Tq. Per row (a workgroup of 64 invocations, or one invocation for
+ * many short rows: softmax.ts rowShape): columns j < lim
  * (lim = min(Tk, i + 1) when causal, else Tk) get softmax(scale·s) over
  * those columns, the rest 0.
  */
-const SOFTMAX = kernel(
-  'attention_softmax',
-  /* wgsl */ `
+const SOFTMAX = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    'attention_softmax' + (r.seq ? '_seq' : ''),
+    /* wgsl */ `
 struct P { rows: u32, Tq: u32, Tk: u32, scale: f32, causal: u32 }
 @group(0) @binding(0) var<storage, read> s: array<f32>;
 @group(0) @binding(1) var<storage, read_write> w: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.Tk;
   var lim = p.Tk;
   if (p.causal != 0u) { lim = min(p.Tk, row % p.Tq + 1u); }
   var m = -3.402823e38;
-  for (var j = lid; j < lim; j += ${WG}u) { m = max(m, s[base + j] * p.scale); }
+  for (var j = ${r.start}; j < lim; j += ${r.stride}) { m = max(m, s[base + j] * p.scale); }
   m = wg_max(m, lid);
   var t = 0.0;
-  for (var j = lid; j < lim; j += ${WG}u) { t += exp(s[base + j] * p.scale - m); }
+  for (var j = ${r.start}; j < lim; j += ${r.stride}) { t += exp(s[base + j] * p.scale - m); }
   let inv = 1.0 / wg_sum(t, lid);
-  for (var j = lid; j < p.Tk; j += ${WG}u) {
+  for (var j = ${r.start}; j < p.Tk; j += ${r.stride}) {
     var v = 0.0;
     if (j < lim) { v = exp(s[base + j] * p.scale - m) * inv; }
     w[base + j] = v;
   }
 }`,
-  ['read', 'write', 'uniform'],
-);
+    ['read', 'write', 'uniform'],
+  );
+});
 
 /*
- * attention_softmax_backward: w, g, ds [rows, Tk]. Workgroup per row:
- * ds = scale·w ⊙ (g − Σ_j g·w). Masked columns have w = 0, so ds = 0 there.
+ * attention_softmax_backward: w, g, ds [rows, Tk]. Per row (a workgroup, or
+ * one invocation for many short rows): ds = scale·w ⊙ (g − Σ_j g·w). Masked
+ * columns have w = 0, so ds = 0 there.
  */
-const SOFTMAX_BACKWARD = kernel(
-  'attention_softmax_backward',
-  /* wgsl */ `
+const SOFTMAX_BACKWARD = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    'attention_softmax_backward' + (r.seq ? '_seq' : ''),
+    /* wgsl */ `
 struct P { rows: u32, Tk: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ds: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.Tk;
   var t = 0.0;
-  for (var j = lid; j < p.Tk; j += ${WG}u) { t += g[base + j] * w[base + j]; }
+  for (var j = ${r.start}; j < p.Tk; j += ${r.stride}) { t += g[base + j] * w[base + j]; }
   t = wg_sum(t, lid);
-  for (var j = lid; j < p.Tk; j += ${WG}u) { ds[base + j] = p.scale * w[base + j] * (g[base + j] - t); }
+  for (var j = ${r.start}; j < p.Tk; j += ${r.stride}) { ds[base + j] = p.scale * w[base + j] * (g[base + j] - t); }
 }`,
-  ['read', 'read', 'write', 'uniform'],
-);
+    ['read', 'read', 'write', 'uniform'],
+  );
+});
 
 export interface AttentionOptions {
   /** Mask keys j > i (query i sees keys 0..i; top-left aligned when Tq ≠ Tk, as PyTorch's is_causal). */
@@ -124,7 +132,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opt: 
   // The matmuls run untracked: this op records one node of its own below.
   const scores = noGrad(() => matmul(q, k, { transposeB: true })); // [B, H, Tq, Tk]
   const weights = empty(engine, [B, H, Tq, Tk]); // [B, H, Tq, Tk]
-  if (weights.size > 0) engine.run(SOFTMAX, [scores, weights], new Params().u32(rows).u32(Tq).u32(Tk).f32(scale).u32(causal ? 1 : 0), rows);
+  const seq = seqRows(rows, Tk);
+  if (weights.size > 0) {
+    engine.run(SOFTMAX(seq ? 'seq' : 'wg'), [scores, weights], new Params().u32(rows).u32(Tq).u32(Tk).f32(scale).u32(causal ? 1 : 0), rowWorkgroups(seq, rows));
+  }
   scores.dispose();
   const out = noGrad(() => matmul(weights, v)); // [B, H, Tq, Dv]
 
@@ -139,7 +150,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opt: 
         dw = t;
       }
       ds = empty(engine, weights.shape); // [B, H, Tq, Tk]
-      if (ds.size > 0) engine.run(SOFTMAX_BACKWARD, [weights, dw, ds], new Params().u32(rows).u32(Tk).f32(scale), rows);
+      if (ds.size > 0) engine.run(SOFTMAX_BACKWARD(seq ? 'seq' : 'wg'), [weights, dw, ds], new Params().u32(rows).u32(Tk).f32(scale), rowWorkgroups(seq, rows));
       dw.dispose();
     }
     const dq = ds && q.requiresGrad ? matmul(ds, k) : null; // [B, H, Tq, D]

@@ -22,12 +22,12 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { sizeOf } from '../core/shape.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { sum } from './reduce.ts';
-import { WGSL_ROW_REDUCE } from './softmax.ts';
+import { rowShape, rowWorkgroups, seqRows } from './softmax.ts';
 
 /** Invocations of the per-channel BatchNorm reductions (one workgroup per channel). */
 const BN_WG = 256;
@@ -337,12 +337,15 @@ const LN_WG = 64;
 /*
  * layernorm_forward: x, y [rows, D]; gamma, beta [D] (dummies when absent);
  * stats [2, rows] (row mean; invstd), written only when writeStats (backward
- * needs it). Workgroup per row (folded), 64 invocations: Σ x → μ, then
+ * needs it). Per row (a 64-invocation workgroup, or one invocation for many
+ * short rows: softmax.ts rowShape): Σ x → μ, then
  * Σ (x − μ)² → σ², then y = (x − μ)·invstd·γ + β.
  */
-const LN_FORWARD = kernel(
-  'layernorm_forward',
-  /* wgsl */ `
+const LN_FORWARD = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    'layernorm_forward' + (r.seq ? '_seq' : ''),
+    /* wgsl */ `
 struct P { rows: u32, D: u32, eps: f32, hasGamma: u32, hasBeta: u32, writeStats: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;
@@ -351,42 +354,45 @@ struct P { rows: u32, D: u32, eps: f32, hasGamma: u32, hasBeta: u32, writeStats:
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 @compute @workgroup_size(${LN_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.D;
   let fD = f32(p.D);
   var s = 0.0;
-  for (var j = lid; j < p.D; j += ${LN_WG}u) { s += x[base + j]; }
+  for (var j = ${r.start}; j < p.D; j += ${r.stride}) { s += x[base + j]; }
   let mu = wg_sum(s, lid) / fD;
   var q = 0.0;
-  for (var j = lid; j < p.D; j += ${LN_WG}u) { let d = x[base + j] - mu; q += d * d; }
+  for (var j = ${r.start}; j < p.D; j += ${r.stride}) { let d = x[base + j] - mu; q += d * d; }
   let inv = inverseSqrt(wg_sum(q, lid) / fD + p.eps);
-  for (var j = lid; j < p.D; j += ${LN_WG}u) {
+  for (var j = ${r.start}; j < p.D; j += ${r.stride}) {
     var v = (x[base + j] - mu) * inv;
     if (p.hasGamma != 0u) { v *= gamma[j]; }
     if (p.hasBeta != 0u) { v += beta[j]; }
     y[base + j] = v;
   }
-  if (p.writeStats != 0u && lid == 0u) {
+  if (p.writeStats != 0u && ${r.lead}) {
     stats[row] = mu;
     stats[p.rows + row] = inv;
   }
 }`,
-  ['read', 'read', 'read', 'write', 'write', 'uniform'],
-);
+    ['read', 'read', 'read', 'write', 'write', 'uniform'],
+  );
+});
 
 /*
  * layernorm_backward_dx: x, g, dx [rows, D]; stats [2, rows]; gamma [D].
- * Workgroup per row: Σ ĝ and Σ ĝ·x̂ (ĝ = g·γ), then
+ * Per row (as layernorm_forward): Σ ĝ and Σ ĝ·x̂ (ĝ = g·γ), then
  * dx = invstd·(ĝ − Σĝ/D − x̂·Σ(ĝ·x̂)/D).
  */
-const LN_BWD_DX = kernel(
-  'layernorm_backward_dx',
-  /* wgsl */ `
+const LN_BWD_DX = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    'layernorm_backward_dx' + (r.seq ? '_seq' : ''),
+    /* wgsl */ `
 struct P { rows: u32, D: u32, hasGamma: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
@@ -395,7 +401,7 @@ struct P { rows: u32, D: u32, hasGamma: u32 }
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 fn ghat(base: u32, j: u32) -> f32 {
   if (p.hasGamma != 0u) { return g[base + j] * gamma[j]; }
   return g[base + j];
@@ -403,14 +409,14 @@ fn ghat(base: u32, j: u32) -> f32 {
 @compute @workgroup_size(${LN_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.D;
   let mu = stats[row];
   let inv = stats[p.rows + row];
   var a = 0.0;
   var b = 0.0;
-  for (var j = lid; j < p.D; j += ${LN_WG}u) {
+  for (var j = ${r.start}; j < p.D; j += ${r.stride}) {
     let gh = ghat(base, j);
     a += gh;
     b += gh * (x[base + j] - mu) * inv;
@@ -418,13 +424,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let fD = f32(p.D);
   a = wg_sum(a, lid) / fD;
   b = wg_sum(b, lid) / fD;
-  for (var j = lid; j < p.D; j += ${LN_WG}u) {
+  for (var j = ${r.start}; j < p.D; j += ${r.stride}) {
     let xh = (x[base + j] - mu) * inv;
     dx[base + j] = inv * (ghat(base, j) - a - xh * b);
   }
 }`,
-  ['read', 'read', 'read', 'read', 'write', 'uniform'],
-);
+    ['read', 'read', 'read', 'read', 'write', 'uniform'],
+  );
+});
 
 /*
  * layernorm_backward_params: x, g [rows, D]; stats [2, rows];
@@ -487,12 +494,13 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   const keep = needsGrad(x, gamma, beta) && rows > 0;
   const stats = keep ? empty(engine, [2, rows]) : null; // [2, rows]: mean; invstd
   const y = empty(engine, x.shape); // [..., D]
+  const shape = seqRows(rows, D) ? 'seq' : 'wg';
   if (rows > 0) {
     engine.run(
-      LN_FORWARD,
+      LN_FORWARD(shape),
       [x, gamma ?? d.read, beta ?? d.read, y, stats ?? d.write],
       new Params().u32(rows).u32(D).f32(eps).u32(gamma ? 1 : 0).u32(beta ? 1 : 0).u32(stats ? 1 : 0),
-      rows,
+      rowWorkgroups(shape === 'seq', rows),
     );
   }
   const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
@@ -500,7 +508,8 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = empty(engine, x.shape); // [..., D]
-      if (stats) engine.run(LN_BWD_DX, [x, g, stats, gamma ?? d.read, dx], new Params().u32(rows).u32(D).u32(gamma ? 1 : 0), rows);
+      const p = new Params().u32(rows).u32(D).u32(gamma ? 1 : 0);
+      if (stats) engine.run(LN_BWD_DX(shape), [x, g, stats, gamma ?? d.read, dx], p, rowWorkgroups(shape === 'seq', rows));
     }
     let dgamma: Tensor | null = null;
     let dbeta: Tensor | null = null;

@@ -41,6 +41,51 @@ fn wg_sum(v: f32, lid: u32) -> f32 {
 }
 `;
 
+/**
+ * Row kernels (softmax here, attention's softmax, layer norm) come in two
+ * shapes, chosen per call by seqRows():
+ *   wg:  one 64-invocation workgroup per row, tree reductions (wg_max,
+ *        wg_sum): for long rows;
+ *   seq: one invocation per row, plain loops (wg_max / wg_sum are the
+ *        identity): for many short rows. On lavapipe a barrier costs about as
+ *        much as a row of work (a ViT's attention softmax, 12,800 rows of 50:
+ *        90 ms as trees; see the commit that added this for the after).
+ * The kernel text uses the returned pieces: `row` (this invocation's row),
+ * loops `for (var j = ${start}; j < n; j += ${stride})`, `lead` (the one
+ * invocation that writes per-row results) and `helpers`.
+ */
+export interface RowShape {
+  seq: boolean;
+  helpers: string;
+  row: string;
+  start: string;
+  stride: string;
+  lead: string;
+}
+
+export function rowShape(seq: boolean): RowShape {
+  return seq
+    ? {
+        seq,
+        helpers: 'fn wg_max(v: f32, lid: u32) -> f32 { return v; }\nfn wg_sum(v: f32, lid: u32) -> f32 { return v; }',
+        row: `wg_linear(wid, nwg) * ${WG}u + lid`,
+        start: '0u',
+        stride: '1u',
+        lead: 'true',
+      }
+    : { seq, helpers: WGSL_ROW_REDUCE, row: 'wg_linear(wid, nwg)', start: 'lid', stride: `${WG}u`, lead: 'lid == 0u' };
+}
+
+/** One invocation per row when there are enough rows to fill the device and each is short. */
+export function seqRows(rows: number, len: number): boolean {
+  return rows >= 128 && len <= 1024;
+}
+
+/** Workgroups for `rows` rows in the chosen shape (both 64 invocations wide). */
+export function rowWorkgroups(seq: boolean, rows: number): number {
+  return seq ? Math.ceil(rows / WG) : rows;
+}
+
 type Mode = 'softmax' | 'logSoftmax';
 
 /*

@@ -99,6 +99,11 @@ describe('scaledDotProductAttention', () => {
     });
   }
 
+  it('ran both softmax row shapes: a workgroup per row (small cases) and an invocation per row (the large ones)', async () => {
+    const names = (await getEngine()).compiledKernels();
+    expect(names).toEqual(expect.arrayContaining(['attention_softmax', 'attention_softmax_seq', 'attention_softmax_backward', 'attention_softmax_backward_seq']));
+  });
+
   it('loss on both the output and the returned weights', async () => {
     const e = await getEngine();
     const d = cases[1];

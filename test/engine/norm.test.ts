@@ -287,6 +287,11 @@ describe('layerNorm', () => {
     }
   }
 
+  it('ran both row shapes: a workgroup per row (few rows) and an invocation per row (≥ 128 short rows)', async () => {
+    const names = (await getEngine()).compiledKernels();
+    expect(names).toEqual(expect.arrayContaining(['layernorm_forward', 'layernorm_forward_seq', 'layernorm_backward_dx', 'layernorm_backward_dx_seq']));
+  });
+
   it('large input [512, 256]: gradients vs composed ops (mean, variance, …)', async () => {
     const e = await getEngine();
     const [rows, D] = [512, 256];
