@@ -172,8 +172,17 @@ export function mapN(engine: Engine, expr: string, inputs: readonly Tensor[], ou
  * One invocation per element of the contiguous side; 1-D dispatch, folded.
  */
 const STRIDED = kernelFamily((spec: string) => {
-  const [mode, f] = spec.split(':') as ['gather' | 'scatter', string];
-  const fast = f === 'dm';
+  const [mode, div, rankStr] = spec.split(':') as ['gather' | 'scatter', string, string];
+  const R = Number(rankStr);
+  // The coordinate split, unrolled over the merged rank, innermost dimension first (as in map).
+  const split: string[] = ['var rem = i;', 'var o = p.base;'];
+  for (let j = 0; j < R; j++) {
+    const sz = `p.shape[${j >> 2}][${j & 3}]`;
+    const st = `p.st[${j >> 2}][${j & 3}]`;
+    if (j === R - 1) split.push(`o += rem * ${st};`);
+    else if (div === 'dm') split.push(`{ let q = dm(rem, ${sz}); o += q.y * ${st}; rem = q.x; }`);
+    else split.push(`o += (rem % ${sz}) * ${st}; rem = rem / ${sz};`);
+  }
   return kernel(
     mode,
     /* wgsl */ `
@@ -182,44 +191,41 @@ struct P { n: u32, rank: u32, base: u32, shape: array<vec4<u32>, 2>, st: array<v
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${fast ? WGSL_DIVMOD : ''}
+${div === 'dm' ? WGSL_DIVMOD : ''}
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let i = wg_linear(wid, nwg) * 256u + lid;
   if (i >= p.n) { return; }
-  var rem = i;
-  var o = p.base;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let du = u32(d);
-    let sz = p.shape[du / 4u][du % 4u];
-    ${fast ? 'let qr = dm(rem, sz); o += qr.y * p.st[du / 4u][du % 4u]; rem = qr.x;' : 'o += (rem % sz) * p.st[du / 4u][du % 4u]; rem = rem / sz;'}
-  }
+  ${split.join('\n  ')}
   ${mode === 'gather' ? 'out[i] = x[o];' : 'out[o] = x[i];'}
 }`,
     ['read', 'write', 'uniform'],
   );
 });
 
-/** The strided kernel for `shape`: dm() splits when every dimension allows it. */
-function strided(mode: 'gather' | 'scatter', shape: Shape): ReturnType<typeof STRIDED> {
-  return STRIDED(`${mode}:${shape.every((d) => d < DM_MAX) ? 'dm' : 'div'}`);
-}
-
-function stridedParams(n: number, shape: Shape, strides: readonly number[], base: number): Params {
-  return new Params().u32(n).u32(shape.length).u32(base).vec([...shape], 2).vec([...strides], 2);
+/**
+ * Records a strided copy over the coordinates of `shape` (merged where the
+ * strides allow, so e.g. a head split [B, T, H, D] → [B, H, T, D] walks 3
+ * dimensions, not 4).
+ */
+function runStrided(mode: 'gather' | 'scatter', x: Tensor, out: Tensor, n: number, shape: Shape, strides: readonly number[], base: number): void {
+  const m = mergedDims(shape, [[...strides]]);
+  const div = m.shape.every((d) => d < DM_MAX) ? 'dm' : 'div';
+  const params = new Params().u32(n).u32(m.shape.length).u32(base).vec(m.shape, 2).vec(m.strides[0], 2);
+  x.engine.run(STRIDED(`${mode}:${div}:${m.shape.length}`), [x, out], params, Math.ceil(n / 256));
 }
 
 /** out[coords] = x[base + Σ coords·strides] for every coordinate of `outShape` (no autodiff). */
 export function gatherStrided(x: Tensor, outShape: Shape, strides: readonly number[], base: number): Tensor {
   if (outShape.length > MAX_RANK) throw new ShapeError('gather', `rank above ${MAX_RANK}`, [outShape]);
   const out = empty(x.engine, outShape, x.dtype);
-  if (out.size) x.engine.run(strided('gather', outShape), [x, out], stridedParams(out.size, outShape, strides, base), Math.ceil(out.size / 256));
+  if (out.size) runStrided('gather', x, out, out.size, outShape, strides, base);
   return out;
 }
 
 /** out[base + Σ coords·strides] = x[coords] for every coordinate of x (writes into `out`; no autodiff). */
 export function scatterStrided(x: Tensor, out: Tensor, strides: readonly number[], base: number): void {
   if (x.rank > MAX_RANK) throw new ShapeError('scatter', `rank above ${MAX_RANK}`, [x.shape]);
-  if (x.size) x.engine.run(strided('scatter', x.shape), [x, out], stridedParams(x.size, x.shape, strides, base), Math.ceil(x.size / 256));
+  if (x.size) runStrided('scatter', x, out, x.size, x.shape, strides, base);
 }
