@@ -114,9 +114,11 @@ fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 
 /**
  * WGSL dm(n, d) = (n / d, n % d) for n < 2³¹, 1 ≤ d < 2²⁴ without an integer division
- * (on lavapipe a vector u32 division is a scalar loop over the lanes, ~25
- * cycles each): a float estimate, a second one from the remainder, then a
- * final ±1 correction.
+ * (written on the assumption that lavapipe's per-lane u32 division is slow):
+ * a float estimate, a second one from the remainder, then a final ±1
+ * correction. Measured since: no faster than plain `/ %` in pooling and
+ * slower in strided copies (ops/README.md rule 10); the conv kernels keep
+ * it outside their inner loops.
  */
 export const WGSL_DIVMOD = /* wgsl */ `
 fn dm(n: u32, d: u32) -> vec2<u32> {

@@ -89,8 +89,8 @@ function columnState(mode: ConvMode, rN: number): string {
  * dx: oh = (ih + pH − kh·dH) / sH must be exact: with both terms split by the
  * stride (column: chq/cwq quotients and key = remainders; table: the same
  * for kh·dH, kw·dW) that is "keys equal", and the quotient is a subtraction.
- * No per-element division or float→int conversion: on lavapipe both are
- * scalar loops over the SIMD lanes.
+ * No per-element division or float→int conversion (written assuming both
+ * are slow on lavapipe; see ops/README.md rule 10 for what was measured).
  */
 function gatherB(mode: ConvMode, rN: number): string {
   const out: string[] = [];
@@ -239,12 +239,12 @@ const WGSL_TILE_ORIGIN = (TM: number, TN: number): string => `let g = wg_linear(
  * Written for lavapipe (CI) as much as for GPUs. There, every access whose
  * address differs between invocations is a scalar loop over the SIMD lanes
  * with a bounds check per lane (a vec4 is four of them), a uniform address
- * is one load, an integer division or float→int conversion is scalarised
- * too, and each distinct WGSL source costs seconds of LLVM time. Hence: with
- * wgM = 1 every A read is uniform; B is gathered once per element and read back by its own invocation; the
- * inner loops contain no division (index splits are done per slice in kt, or
- * once per invocation, with dm()); stores are vec4 when the plane size is a
- * multiple of 4; loops have uniform bounds (no unrolling) and the epilogue
+ * is one load (though measured since to cost about as much as a gather),
+ * and each distinct WGSL source costs seconds of LLVM time. Hence: with
+ * wgM = 1 every A read is uniform; B is gathered once per element and read
+ * back by its own invocation; the inner loops contain no division (index
+ * splits are done per slice in kt, or once per invocation, with dm());
+ * stores are vec4 when the plane size is a multiple of 4; loops have uniform bounds (no unrolling) and the epilogue
  * and stores are loops, not unrolled per element (compile time).
  */
 export const CONV = kernelFamily((key: string): Kernel => {

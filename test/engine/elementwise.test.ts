@@ -64,7 +64,7 @@ describe('binary ops with broadcasting', () => {
     expect(Array.from(await b.grad!.read())).toEqual([0.5, 1, 0]);
   });
 
-  it('broadcasts along a dimension of 2²⁴ + 5 (past the exact range of the fast index split)', async () => {
+  it('broadcasts along a dimension of 2²⁴ + 5 (past the integers f32 holds exactly: index math must stay integer)', async () => {
     const e = await getEngine();
     const n = 2 ** 24 + 5;
     const a = E.fromTypedArray(e, Float32Array.from({ length: n }, (_, i) => i % 1000), [n]);
