@@ -4,12 +4,13 @@
  * argmax), average pooling (countIncludePad), adaptive average pooling
  * (bins start = ⌊i·H/oh⌋, end = ⌈(i+1)·H/oh⌉) and global average pooling.
  *
- * Forward kernels run one invocation per output element; backward kernels
- * one invocation per INPUT element, gathering from the outputs whose windows
+ * Forward kernels run one invocation per output element (max pooling: four
+ * consecutive outputs when the output size allows); backward kernels one
+ * invocation per INPUT element, gathering from the outputs whose windows
  * contain it (no atomics, deterministic), except max pooling with windows
- * that cannot overlap (stride ≥ kernel, the usual 2×2/2): there one
- * invocation per output writes its whole window (the gradient at the argmax,
- * zeros elsewhere), about 3× faster on lavapipe for LeNet-5's pools. Regular and adaptive average
+ * that cannot overlap (stride ≥ kernel, the usual 2×2/2): there each output
+ * writes its whole window (the gradient at the argmax, zeros elsewhere),
+ * ~9× faster on lavapipe for LeNet-5's pools. Regular and adaptive average
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
