@@ -104,6 +104,8 @@ export class Engine {
   private readonly uniformChunks: UniformChunk[] = [];
   private uniformChunkIndex = 0;
   private readonly afterSubmit: GPUBuffer[] = [];
+  /** Stand-in buffers for unused optional bindings (placeholder), by slot. */
+  private readonly placeholders: GPUBuffer[] = [];
   /** Read-only lookup tables kept across calls (constantBuffer), least recently used first. */
   private readonly constants = new Map<string, GPUBuffer>();
   private pendingError: EngineError | null = null;
@@ -161,6 +163,8 @@ export class Engine {
     this.pool.trim(0);
     for (const b of this.constants.values()) b.destroy();
     this.constants.clear();
+    for (const b of this.placeholders) b?.destroy(); // sparse: slots are filled on demand
+    this.placeholders.length = 0;
     for (const c of this.uniformChunks) c.gpu.destroy();
     this.uniformChunks.length = 0;
     this.device.removeEventListener('uncapturederror', this.onError);
@@ -353,6 +357,17 @@ export class Engine {
     staging.unmap();
     this.copy(staging, 0, dst, dstOffset, padded);
     this.afterSubmit.push(staging);
+  }
+
+  /**
+   * A small storage buffer bound where a kernel's optional operand is absent
+   * (no bias, no saved pre-activation, …): never read or written because a
+   * uniform flag says so. Distinct slots give distinct buffers, as two
+   * writable bindings of one dispatch must not alias.
+   */
+  placeholder(slot: number): GPUBuffer {
+    this.checkAlive();
+    return (this.placeholders[slot] ??= this.device.createBuffer({ label: `placeholder:${slot}`, size: 256, usage: GPUBufferUsage.STORAGE }));
   }
 
   /**

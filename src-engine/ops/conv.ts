@@ -159,18 +159,6 @@ function v4(t: Tensor): BufferSource {
   return { buffer: t.buffer, byteLength: Math.ceil(t.byteLength / 16) * 16 };
 }
 
-/** Stand-ins bound when there is no bias or no saved pre-activation (never read / written). */
-const dummyBuffers = new WeakMap<Engine, { bias: GPUBuffer; z: GPUBuffer }>();
-function dummies(engine: Engine): { bias: GPUBuffer; z: GPUBuffer } {
-  let d = dummyBuffers.get(engine);
-  if (!d) {
-    const usage = GPUBufferUsage.STORAGE;
-    d = { bias: engine.device.createBuffer({ size: 256, usage }), z: engine.device.createBuffer({ size: 256, usage }) };
-    dummyBuffers.set(engine, d);
-  }
-  return d;
-}
-
 /** Sizes of one convolution (all integers, validated). */
 interface Geom {
   N: number;
@@ -301,9 +289,8 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   const keepZ = def.needsZ && needsGrad(x, w, b);
   const z = keepZ ? empty(engine, out.shape) : undefined; // [N, O, Ho, Wo] pre-activation
   if (out.size > 0) {
-    const d = dummies(engine);
     const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
-    convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? d.bias, v4(out), z ? v4(z) : d.z], { act, alpha, hasBias: !!b, writeZ: !!z });
+    convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? engine.placeholder(0), v4(out), z ? v4(z) : engine.placeholder(1)], { act, alpha, hasBias: !!b, writeZ: !!z });
     wp.dispose();
   }
   const inputs = b ? [x, w, b] : [x, w];

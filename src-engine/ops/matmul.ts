@@ -256,18 +256,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   );
 });
 
-/** Stand-ins bound when linear has no bias or does not keep z (never read / written). */
-const dummyBuffers = new WeakMap<Engine, { bias: GPUBuffer; z: GPUBuffer }>();
-function dummies(engine: Engine): { bias: GPUBuffer; z: GPUBuffer } {
-  let d = dummyBuffers.get(engine);
-  if (!d) {
-    const usage = GPUBufferUsage.STORAGE;
-    d = { bias: engine.device.createBuffer({ size: 256, usage }), z: engine.device.createBuffer({ size: 256, usage }) };
-    dummyBuffers.set(engine, d);
-  }
-  return d;
-}
-
 interface GemmArgs {
   a: Tensor;
   b: Tensor;
@@ -312,8 +300,7 @@ function gemm(engine: Engine, g: GemmArgs): void {
 /** The bindings of a GEMM in kernel order (bias / Z bound to dummies when the epilogue does not use them). */
 function gemmBuffers(engine: Engine, g: GemmArgs, epilogue: boolean): Bindable[] {
   if (!epilogue) return [g.a, g.b, g.out];
-  const d = dummies(engine);
-  return [g.a, g.b, g.bias ?? d.bias, g.out, g.z ?? d.z];
+  return [g.a, g.b, g.bias ?? engine.placeholder(0), g.out, g.z ?? engine.placeholder(1)];
 }
 
 function gemmParams(g: GemmArgs, tilesM: number, tilesN: number, bk: number): Params {

@@ -20,7 +20,6 @@
  *   backward: ĝ = g·γ,  dx = invstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),
  *             dγ = Σ_rows g·x̂,  dβ = Σ_rows g.
  */
-import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
 import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { sizeOf } from '../core/shape.ts';
@@ -221,18 +220,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ['read', 'read', 'read', 'read', 'read', 'read', 'write', 'uniform'],
 );
 
-/** Stand-ins bound for absent optional buffers (never read / written: flags say so). */
-const dummyBuffers = new WeakMap<Engine, { read: GPUBuffer; write: GPUBuffer }>();
-function dummies(engine: Engine): { read: GPUBuffer; write: GPUBuffer } {
-  let d = dummyBuffers.get(engine);
-  if (!d) {
-    const usage = GPUBufferUsage.STORAGE;
-    d = { read: engine.device.createBuffer({ size: 256, usage }), write: engine.device.createBuffer({ size: 256, usage }) };
-    dummyBuffers.set(engine, d);
-  }
-  return d;
-}
-
 export interface BatchNormOptions {
   /** Batch statistics + running-stat update (true) or running statistics (false). */
   training: boolean;
@@ -276,7 +263,7 @@ export function batchNorm(
   const eps = opt.eps ?? 1e-5;
   const training = opt.training;
   const useVar = training ? 0 : 1;
-  const d = dummies(engine);
+  const rd = engine.placeholder(0); // unused read operands
 
   // Packed [2, C]: mean; invstd (training) or a snapshot of running var (inference).
   const stats = empty(engine, [2, C]); // [2, C]
@@ -291,7 +278,7 @@ export function batchNorm(
   if (y.size > 0) {
     engine.run(
       BN_APPLY,
-      [x, stats, gamma ?? d.read, beta ?? d.read, y],
+      [x, stats, gamma ?? rd, beta ?? rd, y],
       new Params().u32(y.size).u32(C).u32(S).f32(eps).u32(useVar).u32(gamma ? 1 : 0).u32(beta ? 1 : 0),
       Math.ceil(y.size / 256),
     );
@@ -312,7 +299,7 @@ export function batchNorm(
       if (dx.size > 0) {
         engine.run(
           BN_BWD_DX,
-          [x, g, stats, gamma ?? d.read, dgamma ?? d.read, dbeta ?? d.read, dx],
+          [x, g, stats, gamma ?? rd, dgamma ?? rd, dbeta ?? rd, dx],
           new Params().u32(dx.size).u32(C).u32(S).f32(eps).u32(useVar).u32(gamma ? 1 : 0).u32(training ? 1 : 0).f32(1 / M),
           Math.ceil(dx.size / 256),
         );
@@ -490,7 +477,8 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   const engine = x.engine;
   const eps = opt.eps ?? 1e-5;
   const rows = D === 0 ? 0 : x.size / D;
-  const d = dummies(engine);
+  const rd = engine.placeholder(0); // unused read operands
+  const wr = engine.placeholder(1); // unused written operand
   const keep = needsGrad(x, gamma, beta) && rows > 0;
   const stats = keep ? empty(engine, [2, rows]) : null; // [2, rows]: mean; invstd
   const y = empty(engine, x.shape); // [..., D]
@@ -498,7 +486,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
   if (rows > 0) {
     engine.run(
       LN_FORWARD(shape),
-      [x, gamma ?? d.read, beta ?? d.read, y, stats ?? d.write],
+      [x, gamma ?? rd, beta ?? rd, y, stats ?? wr],
       new Params().u32(rows).u32(D).f32(eps).u32(gamma ? 1 : 0).u32(beta ? 1 : 0).u32(stats ? 1 : 0),
       rowWorkgroups(shape === 'seq', rows),
     );
@@ -509,7 +497,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
     if (x.requiresGrad) {
       dx = empty(engine, x.shape); // [..., D]
       const p = new Params().u32(rows).u32(D).u32(gamma ? 1 : 0);
-      if (stats) engine.run(LN_BWD_DX(shape), [x, g, stats, gamma ?? d.read, dx], p, rowWorkgroups(shape === 'seq', rows));
+      if (stats) engine.run(LN_BWD_DX(shape), [x, g, stats, gamma ?? rd, dx], p, rowWorkgroups(shape === 'seq', rows));
     }
     let dgamma: Tensor | null = null;
     let dbeta: Tensor | null = null;

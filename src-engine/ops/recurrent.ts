@@ -22,7 +22,6 @@
  * `reverse`; output[:, tt] is the state after consuming x[:, tt] (PyTorch's
  * bidirectional convention), hN the state after the last step.
  */
-import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
 import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { addSameShape, copyTensor, needsGrad, noGrad, recordMulti } from '../core/tape.ts';
@@ -205,17 +204,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ['read', 'read', 'read', 'read', 'write', 'write', 'write', 'write', 'uniform'],
 );
 
-/** Distinct stand-ins for unused writable bindings (never touched: the kernels branch on mode/save). */
-const dummyBuffers = new WeakMap<Engine, GPUBuffer[]>();
-function dummies(engine: Engine): GPUBuffer[] {
-  let d = dummyBuffers.get(engine);
-  if (!d) {
-    d = [0, 1, 2].map(() => engine.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE }));
-    dummyBuffers.set(engine, d);
-  }
-  return d;
-}
-
 export interface RnnOptions {
   /** Elman RNN nonlinearity (default 'tanh'). */
   nonlinearity?: 'tanh' | 'relu';
@@ -308,7 +296,7 @@ function runSequence(
   const { B, T, I, H } = validate(op, G, x, h0, lstm ? c0 : null, wIh, wHh, bIh, bHh);
   const GH = G * H;
   const engine = x.engine;
-  const d = dummies(engine);
+  const d = [0, 1, 2].map((i) => engine.placeholder(i)); // unused operands, distinct (written ones must not alias)
   const save = needsGrad(x, h0, lstm ? c0 : null, wIh, wHh, bIh, bHh);
   const timeOf = (s: number): number => (reverse ? T - 1 - s : s);
   const wg = Math.ceil((B * H) / 64);
