@@ -107,6 +107,14 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
  * ih·W + iw of the first maximum in scan order (NaN wins, as in PyTorch);
  * cells in the padding are skipped (−∞). One invocation per output; 1-D, folded.
  */
+/**
+ * WGSL for the four-outputs-per-invocation kernels (p.n = outputs / 4):
+ * the position (plane, oh, ow) of output 4i, then the step to the next
+ * output with carries.
+ */
+const FOUR_FIRST = 'let d0 = dm(4u * i, p.Ho * p.Wo); let d1 = dm(d0.y, p.Wo); var plane = d0.x; var oh = d1.x; var ow = d1.y;';
+const FOUR_NEXT = 'ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }';
+
 /** WGSL: max over the window of output (plane, oh, ow) into `best` / `arg` (see maxpool_fwd). */
 const WGSL_MAX_WINDOW = /* wgsl */ `
 fn max_window(plane: u32, oh: u32, ow: u32, best: ptr<function, f32>, arg: ptr<function, i32>) {
@@ -150,15 +158,13 @@ const MAXPOOL_FWD4 = poolKernel(
   'maxpool_fwd4',
   [['x', 'array<f32>', 'read'], ['out', 'array<vec4<f32>>', 'write'], ['idx', 'array<vec4<i32>>', 'write']],
   /* wgsl */ `
-  let d0 = dm(4u * i, p.Ho * p.Wo);
-  let d1 = dm(d0.y, p.Wo);
-  var plane = d0.x; var oh = d1.x; var ow = d1.y;
+  ${FOUR_FIRST}
   var o4: vec4<f32>; var a4: vec4<i32>;
   for (var c = 0u; c < 4u; c++) {
     var best: f32; var arg: i32;
     max_window(plane, oh, ow, &best, &arg);
     o4[c] = best; a4[c] = arg;
-    ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }
+    ${FOUR_NEXT}
   }
   out[i] = o4;
   idx[i] = a4;`,
@@ -240,13 +246,11 @@ const MAXPOOL_BWD_SCATTER4 = poolKernel(
   'maxpool_bwd_scatter4',
   [['gy', 'array<vec4<f32>>', 'read'], ['idx', 'array<vec4<i32>>', 'read'], ['dx', 'array<f32>', 'write']],
   /* wgsl */ `
-  let d0 = dm(4u * i, p.Ho * p.Wo);
-  let d1 = dm(d0.y, p.Wo);
-  var plane = d0.x; var oh = d1.x; var ow = d1.y;
+  ${FOUR_FIRST}
   let g4 = gy[i]; let j4 = idx[i];
   for (var c = 0u; c < 4u; c++) {
     scatter_window(plane, oh, ow, j4[c], g4[c]);
-    ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }
+    ${FOUR_NEXT}
   }`,
   WGSL_SCATTER_WINDOW,
 );
