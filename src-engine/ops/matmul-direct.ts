@@ -39,6 +39,28 @@ export interface MatmulDirectVariant {
   gVec: boolean;
 }
 
+/** Uniforms of both GEMM kernels (filled by gemmParams in matmul.ts). */
+export const WGSL_GEMM_P = /* wgsl */ `
+struct P { M: u32, N: u32, K: u32, batch: u32, tilesM: u32, tilesN: u32, aBatch: u32, bBatch: u32,
+           alpha: f32, act: u32, hasBias: u32, writeZ: u32, bk: u32 }`;
+
+/**
+ * WGSL: the workgroup's batch b and tile origin (m0, n0) of a TM × TN tile of
+ * C, and the batch offsets of A and B; leaves when past the last tile (the
+ * whole workgroup together: uniform control flow for any barrier).
+ */
+export function wgslGemmOrigin(TM: number, TN: number): string {
+  return `let gi = wg_linear(wid, nwg);
+  let perBatch = p.tilesM * p.tilesN;
+  if (gi >= perBatch * p.batch) { return; }
+  let b = gi / perBatch;
+  let t = gi % perBatch;
+  let m0 = (t / p.tilesN) * ${TM}u;
+  let n0 = (t % p.tilesN) * ${TN}u;
+  let aBase = b * p.aBatch;
+  let bBase = b * p.bBatch;`;
+}
+
 /** Whether the uniform / gathered side's lines are adjacent in memory (one apart). */
 export function adjacentLines(v: { tA: boolean; tB: boolean; swap: boolean }): { u: boolean; g: boolean } {
   return v.swap ? { u: !v.tB, g: v.tA } : { u: v.tA, g: !v.tB };
@@ -134,23 +156,14 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
   return kernel(
     name,
     /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, batch: u32, tilesM: u32, tilesN: u32, aBatch: u32, bBatch: u32,
-           alpha: f32, act: u32, hasBias: u32, writeZ: u32, bk: u32 }
+${WGSL_GEMM_P}
 ${decl}
 ${v.epilogue ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
-  let gi = wg_linear(wid, nwg);
-  let perBatch = p.tilesM * p.tilesN;
-  if (gi >= perBatch * p.batch) { return; }
-  let b = gi / perBatch;
-  let t = gi % perBatch;
-  let m0 = (t / p.tilesN) * ${TM}u;
-  let n0 = (t % p.tilesN) * ${TN}u;
-  let aBase = b * p.aBatch;
-  let bBase = b * p.bBatch;
+  ${wgslGemmOrigin(TM, TN)}
   let cBase = b * p.M * p.N;
   let g0 = ${gOrigin} + lid.x * ${rG}u;
   ${setup.join('\n  ')}

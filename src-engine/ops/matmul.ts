@@ -18,7 +18,7 @@ import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS, EPILOGUE_WGSL } from './activations.ts';
 import { mapN } from './map.ts';
-import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant } from './matmul-direct.ts';
+import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant, WGSL_GEMM_P, wgslGemmOrigin } from './matmul-direct.ts';
 import { broadcastTo, sum, sumToShape } from './reduce.ts';
 
 /**
@@ -215,8 +215,7 @@ const MATMUL = kernelFamily((key: string) => {
   return kernel(
     name,
     /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, batch: u32, tilesM: u32, tilesN: u32, aBatch: u32, bBatch: u32,
-           alpha: f32, act: u32, hasBias: u32, writeZ: u32, bk: u32 }
+${WGSL_GEMM_P}
 ${decl}
 ${v.epilogue ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
@@ -225,16 +224,7 @@ var<workgroup> Bs: array<vec4<f32>, ${(BK * T) / 4}>;
 @compute @workgroup_size(${WG}, ${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let g = wg_linear(wid, nwg);
-  let perBatch = p.tilesM * p.tilesN;
-  // Whole workgroup leaves together (uniform control flow for the barriers).
-  if (g >= perBatch * p.batch) { return; }
-  let b = g / perBatch;
-  let t = g % perBatch;
-  let m0 = (t / p.tilesN) * ${T}u;
-  let n0 = (t % p.tilesN) * ${T}u;
-  let aBase = b * p.aBatch;
-  let bBase = b * p.bBatch;
+  ${wgslGemmOrigin(T, T)}
   let tx = lid.x;
   let ty = lid.y;
   var acc: array<vec4<f32>, ${R * R4}>;
