@@ -15,7 +15,7 @@
  * needs rU + rG loads per rU·rG multiply-adds and none of the tiled
  * kernel's workgroup-memory round trips.
  */
-import { kernel, kernelFamily, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { type BindingKind, kernel, kernelFamily, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
 import { EPILOGUE_WGSL } from './activations.ts';
 
 export interface MatmulDirectVariant {
@@ -59,6 +59,20 @@ export function wgslGemmOrigin(TM: number, TN: number): string {
   let n0 = (t % p.tilesN) * ${TN}u;
   let aBase = b * p.aBatch;
   let bBase = b * p.bBatch;`;
+}
+
+/**
+ * WGSL bindings of both GEMM kernels, in the order gemmBuffers (matmul.ts)
+ * binds them: A, B, [bias], C, [Z], p; element types as given.
+ */
+export function wgslGemmBindings(aEl: string, bEl: string, cEl: string, epilogue: boolean): { decl: string; kinds: BindingKind[] } {
+  const b: string[] = [`var<storage, read> A: array<${aEl}>;`, `var<storage, read> B: array<${bEl}>;`];
+  if (epilogue) b.push('var<storage, read> bias: array<f32>;');
+  b.push(`var<storage, read_write> C: array<${cEl}>;`);
+  if (epilogue) b.push(`var<storage, read_write> Z: array<${cEl}>;`);
+  b.push('var<uniform> p: P;');
+  const kinds: BindingKind[] = epilogue ? ['read', 'read', 'read', 'write', 'write', 'uniform'] : ['read', 'read', 'write', 'uniform'];
+  return { decl: b.map((d, i) => `@group(0) @binding(${i}) ${d}`).join('\n'), kinds };
 }
 
 /** Whether the uniform / gathered side's lines are adjacent in memory (one apart). */
@@ -143,15 +157,8 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
     }
   }`;
 
-  let bi = 0;
-  const decl = [
-    `@group(0) @binding(${bi++}) var<storage, read> A: array<${(uIsA ? v.uVec : v.gVec) ? 'vec4<f32>' : 'f32'}>;`,
-    `@group(0) @binding(${bi++}) var<storage, read> B: array<${(uIsA ? v.gVec : v.uVec) ? 'vec4<f32>' : 'f32'}>;`,
-    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read> bias: array<f32>;` : '',
-    `@group(0) @binding(${bi++}) var<storage, read_write> C: array<f32>;`,
-    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read_write> Z: array<f32>;` : '',
-    `@group(0) @binding(${bi++}) var<uniform> p: P;`,
-  ].join('\n');
+  const v4 = (vec: boolean): string => (vec ? 'vec4<f32>' : 'f32');
+  const { decl, kinds } = wgslGemmBindings(v4(uIsA ? v.uVec : v.gVec), v4(uIsA ? v.gVec : v.uVec), 'f32', v.epilogue);
   const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}`;
   return kernel(
     name,
@@ -173,6 +180,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${store}
 }`,
-    v.epilogue ? ['read', 'read', 'read', 'write', 'write', 'uniform'] : ['read', 'read', 'write', 'uniform'],
+    kinds,
   );
 });

@@ -18,7 +18,7 @@ import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS, EPILOGUE_WGSL } from './activations.ts';
 import { mapN } from './map.ts';
-import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant, WGSL_GEMM_P, wgslGemmOrigin } from './matmul-direct.ts';
+import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant, WGSL_GEMM_P, wgslGemmBindings, wgslGemmOrigin } from './matmul-direct.ts';
 import { broadcastTo, sum, sumToShape } from './reduce.ts';
 
 /**
@@ -84,19 +84,8 @@ const MATMUL = kernelFamily((key: string) => {
   const T4 = T / 4;
   const R4 = R / 4;
   const threads = WG * WG;
-  const bindings: Array<'read' | 'write' | 'uniform'> = v.epilogue
-    ? ['read', 'read', 'read', 'write', 'write', 'uniform']
-    : ['read', 'read', 'write', 'uniform'];
   const el = v.aligned ? 'vec4<f32>' : 'f32';
-  let bi = 0;
-  const decl = [
-    `@group(0) @binding(${bi++}) var<storage, read> A: array<${el}>;`,
-    `@group(0) @binding(${bi++}) var<storage, read> B: array<${el}>;`,
-    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read> bias: array<f32>;` : '',
-    `@group(0) @binding(${bi++}) var<storage, read_write> C: array<${el}>;`,
-    v.epilogue ? `@group(0) @binding(${bi++}) var<storage, read_write> Z: array<${el}>;` : '',
-    `@group(0) @binding(${bi++}) var<uniform> p: P;`,
-  ].join('\n');
+  const { decl, kinds } = wgslGemmBindings(el, el, el, v.epilogue);
 
   // ---- tile loads. As holds A's slice k-major (As[k·T + m]), Bs holds B's (Bs[k·T + n]).
   let loads: string;
@@ -242,7 +231,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let alpha = p.alpha;
   ${store}
 }`,
-    bindings,
+    kinds,
   );
 });
 
