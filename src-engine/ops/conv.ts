@@ -29,6 +29,7 @@ import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
+import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
 import { sum } from './reduce.ts';
@@ -79,7 +80,12 @@ export interface Conv1dOptions {
  *           its 6 channels instead of 16 took 4.8 instead of 9.2 ms);
  *   dw, dwWide: weight-grad (always direct) when N = Cg·kH·kW is at most 32, resp. above;
  *   dwTarget, dwChunk: weight-grad splits its K = N·Ho·Wo so that about
- *           dwTarget workgroups run, each summing at least dwChunk terms.
+ *           dwTarget workgroups run, each summing at least dwChunk terms;
+ *   dxValid, dxValidBelow: [invocations, images per invocation] of the
+ *           valid-tap input-grad (conv-dx-valid.ts), taken when fewer than
+ *           dxValidBelow of the dx GEMM's taps land inside dY (LeNet-5's
+ *           conv2: 51%; input-grad 8.4 → 4.2–5.3 ms at N=64; [16, 4] and
+ *           [4, 16] measured 6.7–7.0 ms).
  * On lavapipe one row of invocations wins: no barriers, A read at
  * workgroup-uniform addresses, and each gathered B value used by its own
  * invocation only, so staging it in workgroup memory is pure overhead.
@@ -94,6 +100,8 @@ export const CONV_FLAGS: {
   dwWide: [number, number];
   dwTarget: number;
   dwChunk: number;
+  dxValid: [number, number];
+  dxValidBelow: number;
 } = {
   directMaxM: { software: Number.MAX_SAFE_INTEGER, gpu: 16 },
   direct: [16, 8],
@@ -104,6 +112,8 @@ export const CONV_FLAGS: {
   dwWide: [8, 8],
   dwTarget: 256,
   dwChunk: 256,
+  dxValid: [8, 8],
+  dxValidBelow: 0.8,
 };
 
 /*
@@ -150,6 +160,16 @@ function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
   return out;
 }
 
+/**
+ * Rows per invocation of a direct kernel for M rows: M rounded up to 4 or 8,
+ * else `rows` (a few pipelines, not one per channel count: each costs
+ * seconds of LLVM time on lavapipe; computing LeNet's 6 channels as 6
+ * instead of 8 measured no faster).
+ */
+function roundRows(M: number, rows: number): number {
+  return Math.min(rows, M <= 4 ? 4 : M <= 8 ? 8 : rows);
+}
+
 function directMaxM(engine: Engine): number {
   return engine.isSoftware ? CONV_FLAGS.directMaxM.software : CONV_FLAGS.directMaxM.gpu;
 }
@@ -185,7 +205,7 @@ function variantFor(engine: Engine, mode: Mode, M: number, Nc: number): { tiled?
   if (mode === 'dw' || M <= directMaxM(engine)) {
     const [wg, rN] = mode === 'dw' ? (Nc <= 32 ? f.dw : f.dwWide) : f.direct;
     const rows = mode === 'dw' ? f.dwRows : f.directRows;
-    const rM = Math.min(rows, M <= 4 ? 4 : M <= 8 ? 8 : rows);
+    const rM = roundRows(M, rows);
     return { direct: { mode, wg, rM, rN }, TM: rM, TN: wg * rN };
   }
   const [wgM, wgN, rM, rN, bk] = f.large;
@@ -316,13 +336,27 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   return res;
 }
 
+/**
+ * The input-grad over valid taps only (conv-dx-valid.ts) when the direct
+ * kernel would run and fewer than dxValidBelow of its taps land inside dY
+ * (stride and dilation 1 only).
+ */
+function useValidTaps(engine: Engine, g: Geom): boolean {
+  if (g.sH !== 1 || g.sW !== 1 || g.dH !== 1 || g.dW !== 1 || g.C / g.G > directMaxM(engine)) return false;
+  return validTapFraction(g) < CONV_FLAGS.dxValidBelow;
+}
+
 /** dX = implicit GEMM of the transposed weights with dY (no autodiff). */
 function convInputGrad(dy: Tensor, w: Tensor, g: Geom): Tensor {
   const engine = dy.engine;
   const dx = empty(engine, [g.N, g.C, g.H, g.W]); // [N, C, H, W]
   if (dx.size > 0) {
     const wp = packWeights(w, g, 'dx'); // [G, Og·kH·kW, Cg rounded up to 4]
-    convGemm(engine, 'dx', g, [dy, v4(wp), v4(dx)]);
+    if (useValidTaps(engine, g)) {
+      const [wg, rMax] = CONV_FLAGS.dxValid;
+      const rN = g.N <= wg * 4 ? 4 : rMax; // a workgroup's columns are images: don't idle most of them at small batch
+      convInputGradValid(engine, g, dy, v4(wp), dx, { wg, rN, rM: roundRows(g.C / g.G, CONV_FLAGS.directRows) });
+    } else convGemm(engine, 'dx', g, [dy, v4(wp), v4(dx)]);
     wp.dispose();
   }
   return dx;

@@ -138,8 +138,22 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
     { name: 'depthwise 32 channels, 5×5, stride 2', x: [3, 32, 13, 11], w: [32, 1, 5, 5], bias: true, o: { groups: 32, padding: [2, 2], stride: [2, 2] } },
     { name: 'LeNet-like 1→6, 28×28, k5', x: [8, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: {} },
     { name: 'ResNet-like 16→16, 32×32, k3 pad 1', x: [4, 16, 32, 32], w: [16, 16, 3, 3], bias: false, o: { padding: [1, 1] } },
+    // Unpadded, stride 1: the input-grad runs over valid taps only (conv-dx-valid.ts).
+    { name: 'LeNet conv2-like 6→16, 14×14, k5 (valid-tap input-grad)', x: [3, 6, 14, 14], w: [16, 6, 5, 5], bias: true, o: {} },
+    {
+      name: 'valid-tap input-grad: 70 images (two chunks), 20 channels per group (two row tiles), groups 2, 3×5 kernel, pad [0, 1]',
+      x: [70, 40, 7, 9],
+      w: [8, 20, 3, 5],
+      bias: false,
+      o: { groups: 2, padding: [0, 1] },
+    },
   ];
   for (const c of cases) it(c.name, () => checkAnalytic(c));
+
+  it('ran the valid-tap input-grad for the unpadded layers', async () => {
+    const e = await getEngine();
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining([expect.stringMatching(/^convd_dxv_4x32$/), expect.stringMatching(/^convd_dxv_8x32$/), expect.stringMatching(/^convd_dxv_16x64$/)]));
+  });
 
   // The test adapter is a CPU one, where every conv takes the direct kernel;
   // GPUs take the tiled one for many channels: force it here so both are proven.
