@@ -32,6 +32,7 @@ import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './act
 import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
+import { isReluMasked, markReluOutput } from './relu-mask.ts';
 import { sum } from './reduce.ts';
 import { reshape } from './shape.ts';
 
@@ -316,7 +317,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   const inputs = b ? [x, w, b] : [x, w];
   const res = record(op, inputs, out, (gy) => {
     const dz =
-      act === 'none'
+      act === 'none' || (act === 'relu' && isReluMasked(gy, out))
         ? gy
         : mapN(engine, def.grad('a', 'b', 'c', 's.x'), [gy, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
     const gx = x.requiresGrad ? convInputGrad(dz, w, geom) : null; // [N, C, H, W]
@@ -333,6 +334,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
     return b ? [gx, gw, gb] : [gx, gw];
   });
   if (z) res.own(z);
+  if (act === 'relu') markReluOutput(res);
   return res;
 }
 

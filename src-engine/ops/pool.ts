@@ -18,6 +18,7 @@ import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../cor
 import { record } from '../core/tape.ts';
 import { empty, type Tensor, zeros } from '../core/tensor.ts';
 import { mean } from './reduce.ts';
+import { isReluOutput, markReluMasked } from './relu-mask.ts';
 
 type Pair = number | readonly [number, number];
 
@@ -133,6 +134,8 @@ fn max_window(plane: u32, oh: u32, ow: u32, best: ptr<function, f32>, arg: ptr<f
       if (*arg < 0 || v > *best || v != v) { *best = v; *arg = j; }
     }
   }
+  // mode 1: x is a ReLU output (relu-mask.ts): no argmax unless the max is positive.
+  if (p.mode == 1u && !(*best > 0.0)) { *arg = -1; }
 }
 `;
 
@@ -337,7 +340,7 @@ interface PoolGeom {
   sW: number;
   pH: number;
   pW: number;
-  /** 0 avg counting padding (and max), 1 avg over valid cells, 2 adaptive. */
+  /** 0 avg counting padding (and max), 1 avg over valid cells (max: over a ReLU output), 2 adaptive. */
   mode: number;
 }
 
@@ -377,7 +380,10 @@ function windowGeom(op: string, x: Tensor, opt: MaxPool2dOptions, mode: number):
  * The argmax (i32, ih·W + iw per output) is kept with the output for backward.
  */
 export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
-  const g = windowGeom('maxPool2d', x, opt, 0);
+  // Over a ReLU output, windows whose max is not positive route no gradient
+  // (the ReLU would zero it): the gradient then carries the ReLU's mask.
+  const reluIn = isReluOutput(x);
+  const g = windowGeom('maxPool2d', x, opt, reluIn ? 1 : 0);
   const engine = x.engine;
   const outShape = [x.shape[0], x.shape[1], g.Ho, g.Wo];
   const out = empty(engine, outShape); // [N, C, Ho, Wo]
@@ -394,6 +400,7 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
     if (!disjoint) {
       const dx = empty(engine, x.shape); // [N, C, H, W]
       if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+      if (reluIn) markReluMasked(dx, x);
       return [dx];
     }
     const dx = covering ? empty(engine, x.shape) : zeros(engine, x.shape); // [N, C, H, W]
@@ -402,6 +409,7 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
     } else {
       engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
     }
+    if (reluIn) markReluMasked(dx, x);
     return [dx];
   });
   if (res.node) res.own(idx);
