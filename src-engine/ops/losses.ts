@@ -9,45 +9,48 @@
  * the softmax from the logits (nothing but the logits is kept).
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { mapN } from './map.ts';
 import { mean, sum } from './reduce.ts';
-import { WGSL_ROW_REDUCE } from './softmax.ts';
+import { rowShape, rowWorkgroups, seqRows } from './softmax.ts';
 
 const WG = 64;
 
 /*
- * cross_entropy_rows: logits [rows, C], labels [rows] (i32), loss [rows].
- * Workgroup per row (folded): max, Σ exp, Σ x and x[label] → loss. Labels
- * outside [0, C) give loss 0.
+ * cross_entropy_rows: logits [rows, C], labels [rows] (i32), loss [rows]:
+ * max, Σ exp, Σ x and x[label] → loss. Labels outside [0, C) give loss 0.
+ * Row shape (a workgroup per row, or an invocation per row for short rows)
+ * from softmax.ts rowShape; folded.
  */
-const CE_FORWARD = kernel(
-  'cross_entropy_rows',
-  /* wgsl */ `
+const CE_FORWARD = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    r.seq ? 'cross_entropy_rows_seq' : 'cross_entropy_rows',
+    /* wgsl */ `
 struct P { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.C;
   var m = -3.402823e38;
   var sx = 0.0;
-  for (var j = lid; j < p.C; j += ${WG}u) { let v = x[base + j]; m = max(m, v); sx += v; }
+  for (var j = ${r.start}; j < p.C; j += ${r.stride}) { let v = x[base + j]; m = max(m, v); sx += v; }
   m = wg_max(m, lid);
   sx = wg_sum(sx, lid);
   var s = 0.0;
-  for (var j = lid; j < p.C; j += ${WG}u) { s += exp(x[base + j] - m); }
+  for (var j = ${r.start}; j < p.C; j += ${r.stride}) { s += exp(x[base + j] - m); }
   s = wg_sum(s, lid);
-  if (lid == 0u) {
+  if (${r.lead}) {
     let t = labels[row];
     if (t < 0 || u32(t) >= p.C) { loss[row] = 0.0; return; }
     let lse = m + log(s);
@@ -55,17 +58,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     loss[row] = lse - (1.0 - p.eps) * xt - p.eps / f32(p.C) * sx;
   }
 }`,
-  ['read', 'read', 'write', 'uniform'],
-);
+    ['read', 'read', 'write', 'uniform'],
+  );
+});
 
 /*
  * cross_entropy_backward: logits [rows, C], labels [rows], g [rows] (gradient
- * of each row's loss), dx [rows, C] = g[row]·(softmax(x)_j − q_j).
- * Workgroup per row (folded).
+ * of each row's loss), dx [rows, C] = g[row]·(softmax(x)_j − q_j). Row shape
+ * as the forward.
  */
-const CE_BACKWARD = kernel(
-  'cross_entropy_backward',
-  /* wgsl */ `
+const CE_BACKWARD = kernelFamily((shape: 'seq' | 'wg') => {
+  const r = rowShape(shape === 'seq');
+  return kernel(
+    r.seq ? 'cross_entropy_backward_seq' : 'cross_entropy_backward',
+    /* wgsl */ `
 struct P { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
@@ -73,31 +79,32 @@ struct P { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
-${WGSL_ROW_REDUCE}
+${r.helpers}
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = wg_linear(wid, nwg);
+  let row = ${r.row};
   if (row >= p.rows) { return; }
   let base = row * p.C;
   var m = -3.402823e38;
-  for (var j = lid; j < p.C; j += ${WG}u) { m = max(m, x[base + j]); }
+  for (var j = ${r.start}; j < p.C; j += ${r.stride}) { m = max(m, x[base + j]); }
   m = wg_max(m, lid);
   var s = 0.0;
-  for (var j = lid; j < p.C; j += ${WG}u) { s += exp(x[base + j] - m); }
+  for (var j = ${r.start}; j < p.C; j += ${r.stride}) { s += exp(x[base + j] - m); }
   s = wg_sum(s, lid);
   let t = labels[row];
   let valid = t >= 0 && u32(t) < p.C;
   let gr = select(0.0, g[row], valid);
   let inv = 1.0 / s;
   let spread = p.eps / f32(p.C);
-  for (var j = lid; j < p.C; j += ${WG}u) {
+  for (var j = ${r.start}; j < p.C; j += ${r.stride}) {
     let q = select(0.0, 1.0 - p.eps, i32(j) == t) + spread;
     dx[base + j] = gr * (exp(x[base + j] - m) * inv - q);
   }
 }`,
-  ['read', 'read', 'read', 'write', 'uniform'],
-);
+    ['read', 'read', 'read', 'write', 'uniform'],
+  );
+});
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -115,13 +122,13 @@ export interface CrossEntropyOptions {
  */
 export function crossEntropy(logits: Tensor, labels: Tensor, opt: CrossEntropyOptions = {}): Tensor {
   const C = logits.shape[logits.rank - 1];
-  const rowShape = logits.shape.slice(0, -1);
+  const rowDims = logits.shape.slice(0, -1);
   if (
     logits.rank < 1 ||
     logits.dtype !== 'f32' ||
     labels.dtype === 'f32' ||
-    labels.rank !== rowShape.length ||
-    labels.shape.some((d, i) => d !== rowShape[i])
+    labels.rank !== rowDims.length ||
+    labels.shape.some((d, i) => d !== rowDims[i])
   ) {
     throw new ShapeError('crossEntropy', 'expects logits [..., C] (f32) and integer labels [...]', [logits.shape, labels.shape]);
   }
@@ -130,11 +137,13 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opt: CrossEntropyOp
   const rows = labels.size;
   const engine = logits.engine;
   const params = (): Params => new Params().u32(rows).u32(C).f32(eps);
-  const perRow = empty(engine, rowShape); // [...]
-  if (rows > 0) engine.run(CE_FORWARD, [logits, labels, perRow], params(), rows);
+  const seq = seqRows(rows, C);
+  const shape = seq ? 'seq' : 'wg';
+  const perRow = empty(engine, rowDims); // [...]
+  if (rows > 0) engine.run(CE_FORWARD(shape), [logits, labels, perRow], params(), rowWorkgroups(seq, rows));
   const rowLoss = record('crossEntropy', [logits], perRow, (g) => {
     const dx = empty(engine, logits.shape); // [..., C]
-    if (rows > 0) engine.run(CE_BACKWARD, [logits, labels, g, dx], params(), rows);
+    if (rows > 0) engine.run(CE_BACKWARD(shape), [logits, labels, g, dx], params(), rowWorkgroups(seq, rows));
     return [dx];
   });
   const reduction = opt.reduction ?? 'mean';

@@ -76,9 +76,14 @@ export function rowShape(seq: boolean): RowShape {
     : { seq, helpers: WGSL_ROW_REDUCE, row: 'wg_linear(wid, nwg)', start: 'lid', stride: `${WG}u`, lead: 'lid == 0u' };
 }
 
-/** One invocation per row when there are enough rows to fill the device and each is short. */
+/**
+ * One invocation per row when there are enough rows to fill the device and
+ * each is short, or when rows are so short (≤ 32, a classifier's logits)
+ * that most of a 64-wide workgroup would idle through the tree's barriers
+ * (LeNet-5's cross-entropy, 64 rows of 10: 0.75 ms per step as trees).
+ */
 export function seqRows(rows: number, len: number): boolean {
-  return rows >= 128 && len <= 1024;
+  return (rows >= 128 && len <= 1024) || len <= 32;
 }
 
 /** Workgroups for `rows` rows in the chosen shape (both 64 invocations wide). */

@@ -83,9 +83,8 @@ describe('crossEntropy', () => {
     }
   }
 
-  it('the analytic reference gradient (softmax − q)/N matches the GPU on a larger batch', async () => {
+  for (const [rows, C] of [[64, 10], [150, 10]]) it(`the analytic reference gradient (softmax − q)/N matches the GPU on a larger batch, ${rows}×${C}`, async () => {
     const e = await getEngine();
-    const [rows, C] = [64, 10];
     const x = randArray(rows * C, 3, -5, 5);
     const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7) % C);
     const xt = E.fromTypedArray(e, x, [rows, C]);
@@ -95,6 +94,13 @@ describe('crossEntropy', () => {
     const rowsRef = crossEntropyRowsRef(x, labels, C, 0.2);
     expect(await loss.item()).toBeCloseTo(rowsRef.reduce((a, b) => a + b, 0) / rows, 5);
     expectClose(await xt.grad!.read(), crossEntropyGradRef(x, labels, C, 0.2), { rtol: 1e-4, atol: 1e-5 }, 'grad');
+  });
+
+  it('ran both row shapes: an invocation per row (≤ 32 classes) and a workgroup per row (130 classes)', async () => {
+    const names = (await getEngine()).compiledKernels();
+    expect(names).toEqual(
+      expect.arrayContaining(['cross_entropy_rows', 'cross_entropy_rows_seq', 'cross_entropy_backward', 'cross_entropy_backward_seq']),
+    );
   });
 
   it("reduction 'none' gives one loss per row of a [B, T, C] input", async () => {

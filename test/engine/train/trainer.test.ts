@@ -70,6 +70,20 @@ describe('imagesToTensor', () => {
           }
   });
 
+  it('unpacks single-channel images four bytes at a time, exactly (255, 0 and the byte order within a word)', async () => {
+    const engine = await getEngine();
+    const [B, H, W, C] = [2, 3, 6, 1]; // 36 bytes: nine whole words
+    const bytes = new Uint8Array(B * H * W * C);
+    const r = rng(8);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(r() * 256);
+    bytes.set([255, 0, 1, 128], 4);
+    const t = imagesToTensor(engine, bytes, [B, H, W, C]);
+    expect(t.shape).toEqual([B, 1, H, W]);
+    expect(Array.from(await t.read())).toEqual(Array.from(bytes));
+    t.dispose();
+    expect(engine.compiledKernels()).toContain('train.unpack_u8x4');
+  });
+
   it('rejects a byte count that does not match the shape', async () => {
     const engine = await getEngine();
     expect(() => imagesToTensor(engine, new Uint8Array(10), [1, 2, 2, 3])).toThrow(/10 bytes do not make a batch of 1×2×2×3/);
