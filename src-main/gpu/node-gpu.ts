@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { installDawnPollBackoff } from './dawn-poll.ts';
 
 export interface NodeGpu {
   adapter: GPUAdapter;
@@ -81,6 +82,7 @@ export function summariseAdapter(adapter: GPUAdapter, backend: string): AdapterS
 async function tryCreate(flags: string[], options?: GPURequestAdapterOptions): Promise<GPUAdapter | null> {
   const webgpu = await import('webgpu');
   Object.assign(globalThis, webgpu.globals);
+  installDawnPollBackoff(); // Dawn polls with setImmediate: do not let it spin a core (dawn-poll.ts)
   const gpu = webgpu.create(flags);
   keepAlive.push(gpu);
   try {
