@@ -244,7 +244,10 @@ export async function stepBreakdown(engine: Engine, s: Setup): Promise<{ byKerne
   const stepMs = (performance.now() - t1) / 10;
 
   const byKernel = new Map<string, number>();
-  const REPS = 20;
+  // Each replay batch ends with a wait that may wake up to 1 ms late (Dawn's
+  // polling back-off, src-main/gpu/dawn-poll.ts): 50 replays keep that under
+  // 0.02 ms per kernel.
+  const REPS = 50;
   for (const d of captured) {
     await engine.sync();
     const t = performance.now();
