@@ -111,4 +111,13 @@ async function start(): Promise<void> {
     win.focus();
   });
   app.on('window-all-closed', () => app.quit());
+  // Quitting while a run trains: it checkpoints at its current step and pauses
+  // (resumable, nothing lost), then the app quits.
+  let closingRuns = false;
+  app.on('before-quit', (e) => {
+    if (closingRuns || !services.runs.isBusy()) return;
+    e.preventDefault();
+    closingRuns = true;
+    void services.runs.close().finally(() => app.quit());
+  });
 }

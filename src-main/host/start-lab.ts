@@ -13,5 +13,15 @@ export async function startLabWebHost(opts: { port?: number; dataDir?: string; r
   // Uploads from an earlier launch cannot be finished (their page and token are gone).
   await rm(services.uploadsDir, { recursive: true, force: true });
   const handlers = createHandlers(services);
-  return startWebHost({ handlers, hub, rendererDir: opts.rendererDir, port: opts.port, token: opts.token, uploadsDir: services.uploadsDir });
+  const host = await startWebHost({ handlers, hub, rendererDir: opts.rendererDir, port: opts.port, token: opts.token, uploadsDir: services.uploadsDir });
+  return {
+    ...host,
+    // Shutdown (Ctrl+C on `layerlab web`): the training run checkpoints at its
+    // current step and pauses (resumable, nothing lost) before the server
+    // stops, so its status events still reach open pages.
+    async close() {
+      await services.runs.close();
+      await host.close();
+    },
+  };
 }
