@@ -23,6 +23,7 @@
  */
 import type { Bindable, Engine } from '../core/engine.ts';
 import { kernel, kernelFamily, Params, WGSL_DIVMOD, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import type { ConvGeom } from './conv-wgsl.ts';
 
 /** Shape of the kernel: wg invocations, rM rows (input channels) × rN images each. */
 export interface DxValidVariant {
@@ -109,20 +110,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   );
 });
 
-export interface DxValidGeom {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  Ho: number;
-  Wo: number;
-  G: number;
-  kH: number;
-  kW: number;
-  pH: number;
-  pW: number;
-}
+/** What the valid-tap kernel reads of a convolution's sizes (stride and dilation are 1). */
+export type DxValidGeom = Pick<ConvGeom, 'N' | 'C' | 'H' | 'W' | 'O' | 'Ho' | 'Wo' | 'G' | 'kH' | 'kW' | 'pH' | 'pW'>;
 
 /** Fraction of the dx GEMM's taps that land inside dY (stride 1, dilation 1). */
 export function validTapFraction(g: DxValidGeom): number {

@@ -38,6 +38,26 @@ export interface ConvDirectVariant {
 }
 
 
+/** Sizes of one convolution (all integers, validated by conv2d). */
+export interface ConvGeom {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  Ho: number;
+  Wo: number;
+  G: number;
+  kH: number;
+  kW: number;
+  sH: number;
+  sW: number;
+  pH: number;
+  pW: number;
+  dH: number;
+  dW: number;
+}
+
 /** Uniform layout shared by the three modes (filled in this order by convGemm). */
 export const WGSL_P = /* wgsl */ `
 struct P { N: u32, C: u32, H: u32, W: u32,
@@ -411,10 +431,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * WGSL_KTAB: fwd one per K = Cg·kH·kW index, dx one per K = Og·kH·kW
  * index, dw one per output position Ho·Wo.
  */
-export function directTable(
-  mode: ConvMode,
-  g: { C: number; H: number; W: number; O: number; Ho: number; Wo: number; G: number; kH: number; kW: number; sH: number; sW: number; pH: number; pW: number; dH: number; dW: number },
-): Int32Array {
+export function directTable(mode: ConvMode, g: ConvGeom): Int32Array {
   const Cg = g.C / g.G;
   const Og = g.O / g.G;
   const kHW = g.kH * g.kW;

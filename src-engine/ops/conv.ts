@@ -25,12 +25,12 @@
  */
 import type { Bindable, BufferSource, Engine } from '../core/engine.ts';
 import { LimitError, ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
 import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
-import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
+import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvGeom, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
 import { isReluMasked, markReluOutput } from './relu-mask.ts';
 import { sum } from './reduce.ts';
@@ -129,12 +129,7 @@ struct Q { n: u32, M: u32, Mp: u32, K: u32, kk: u32, sg: u32, sm: u32, so: u32 }
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Q;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let m = i % p.Mp;
   let t = i / p.Mp;
   let k = t % p.K;
@@ -180,25 +175,7 @@ function v4(t: Tensor): BufferSource {
   return { buffer: t.buffer, byteLength: Math.ceil(t.byteLength / 16) * 16 };
 }
 
-/** Sizes of one convolution (all integers, validated). */
-interface Geom {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  Ho: number;
-  Wo: number;
-  G: number;
-  kH: number;
-  kW: number;
-  sH: number;
-  sW: number;
-  pH: number;
-  pW: number;
-  dH: number;
-  dW: number;
-}
+type Geom = ConvGeom;
 
 /** Which kernel and tile a GEMM of M rows and Nc columns uses. */
 function variantFor(engine: Engine, mode: Mode, M: number, Nc: number): { tiled?: ConvVariant; direct?: ConvDirectVariant; TM: number; TN: number } {

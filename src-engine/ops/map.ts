@@ -7,7 +7,7 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
-import { kernel, kernelFamily, MAX_RANK, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, MAX_RANK, Params, WGSL_MAIN_1D, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { broadcastStrides, sameShape, type Shape } from '../core/shape.ts';
 import { type DType, empty, type Tensor } from '../core/tensor.ts';
 
@@ -184,12 +184,7 @@ struct P { n: u32, rank: u32, base: u32, shape: array<vec4<u32>, 2>, st: array<v
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   ${split.join('\n  ')}
   ${mode === 'gather' ? 'out[i] = x[o];' : 'out[o] = x[i];'}
 }`,

@@ -6,7 +6,7 @@
  *   acc_delta ← rho·acc_delta + (1 − rho)·delta²
  *   p ← p·(1 − lr·decoupled) − lr·delta
  */
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { AdadeltaConfig } from './config.ts';
 
@@ -24,12 +24,7 @@ struct P { n: u32, lr: f32, rho: f32, omr: f32, eps: f32, wd: f32, l1: f32, deca
 @group(0) @binding(2) var<storage, read_write> square_avg: array<f32>;
 @group(0) @binding(3) var<storage, read_write> acc_delta: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let sq = p.rho * square_avg[i] + p.omr * g * g;

@@ -5,7 +5,7 @@
  *   sum ← sum + g²                        (sum starts at initial_accumulator_value)
  *   p ← p·(1 − lr·decoupled) − clr·g / (√sum + eps)
  */
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { AdagradConfig } from './config.ts';
 
@@ -21,12 +21,7 @@ struct P { n: u32, clr: f32, eps: f32, wd: f32, l1: f32, decay: f32 }
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sum: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let s = sum[i] + g * g;

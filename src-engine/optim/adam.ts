@@ -9,7 +9,7 @@
  * of an f32-rounded β would be off by ~1e-5 relative) from the parameter's step t and
  * passed as uniforms.
  */
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { AdamConfig, AdamWConfig } from './config.ts';
 
@@ -28,12 +28,7 @@ struct P { n: u32, omb1: f32, beta2: f32, omb2: f32, eps: f32, wd: f32, l1: f32,
 @group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<f32>;
 @group(0) @binding(4) var<storage, read_write> max_exp_avg_sq: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let m0 = exp_avg[i];

@@ -8,7 +8,7 @@
  *   else:         p ← p·(1 − lr·decoupled) − lr·g / avg
  * (square_avg − grad_avg² is clamped at 0 against rounding; PyTorch would give NaN.)
  */
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { RmspropConfig } from './config.ts';
 
@@ -27,12 +27,7 @@ struct P { n: u32, lr: f32, alpha: f32, oma: f32, eps: f32, momentum: f32, wd: f
 @group(0) @binding(3) var<storage, read_write> buf: array<f32>;
 @group(0) @binding(4) var<storage, read_write> grad_avg: array<f32>;
 @group(0) @binding(5) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let sq = p.alpha * square_avg[i] + p.oma * g * g;

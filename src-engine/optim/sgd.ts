@@ -5,7 +5,7 @@
  *   g ← g + momentum·buf (nesterov) | buf
  *   p ← p·(1 − lr·decoupled) − lr·g
  */
-import { kernel, Params, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { SgdConfig } from './config.ts';
 
@@ -23,12 +23,7 @@ struct P { n: u32, lr: f32, momentum: f32, omd: f32, wd: f32, l1: f32, decay: f3
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> buf: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let w = param[i];
   var g = grad[i] + p.wd * w + p.l1 * sign(w);
   if (p.momentum != 0.0) {
