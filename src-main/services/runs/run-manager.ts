@@ -252,17 +252,7 @@ export class RunManager {
     const prev = await this.store.readStatus(id);
     const control = new Int32Array(new SharedArrayBuffer(4));
     const data: TrainWorkerData = { dataDir: this.opts.dataDir, runId: id, resume: true, control: control.buffer as SharedArrayBuffer };
-    const status: RunStatus = {
-      runId: id,
-      state: 'running',
-      message: 'starting',
-      epoch: prev.epoch,
-      epochs: config.epochs,
-      step: prev.step,
-      totalSteps: config.derived.totalSteps,
-      imagesPerSec: 0,
-      etaSeconds: 0,
-    };
+    const status: RunStatus = { ...this.toRunStatus(id, prev, config), state: 'running', message: 'starting', imagesPerSec: 0, etaSeconds: 0 };
     await this.store.updateStatus(id, { state: 'running', pid: process.pid, message: undefined });
     const worker = startWorker(this.workerUrl, { workerData: data });
     const run: ActiveRun = {
