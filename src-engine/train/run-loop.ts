@@ -260,7 +260,7 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
     const restored = await io.restore(opts.resume);
     const ckpt = restored.checkpoint?.state ?? null;
     if (restored.checkpoint && ckpt) {
-      io.progress({ epoch: ckpt.position.epoch + 1, epochsDone: ckpt.epoch, step: ckpt.step, totalSteps, imagesPerSec: 0, etaSeconds: 0, seconds: ckpt.seconds, bestDevError: ckpt.bestDevError, message: `resuming from checkpoint ${ckpt.name}` });
+      io.progress({ epoch: ckpt.position.epoch + 1, epochsDone: ckpt.epoch, step: ckpt.step, totalSteps, imagesPerSec: 0, etaSeconds: 0, seconds: ckpt.seconds, bestDevError: ckpt.bestDevError, message: resumeMessage(ckpt.name, ckpt.step) });
       const { files } = restored.checkpoint;
       loadModelWeights(engine, model, files.model);
       loadOptimizerState(optimizer, files.optimizer);
@@ -446,4 +446,13 @@ export async function runTrainingLoop(opts: RunLoopOptions): Promise<LoopOutcome
     trainer.dispose();
     gpu.dispose();
   }
+}
+
+/**
+ * Status line when a run (re)starts from a checkpoint. A run created from
+ * imported weights starts from its `epoch-0` checkpoint (step 0): that is a
+ * start, not a resume.
+ */
+function resumeMessage(name: string, step: number): string {
+  return name === 'epoch-0' && step === 0 ? 'starting from the imported weights' : `resuming from checkpoint ${name}`;
 }

@@ -24,7 +24,7 @@ import { generateModelPy } from '../../../src-engine/io/pytorch/index.ts';
 import { buildModel } from '../../../src-engine/models/build.ts';
 import { createOptimizer, parseOptimizerConfig } from '../../../src-engine/optim/index.ts';
 import { encodeOptimizerState, loadOptimizerState } from '../../../src-engine/train/checkpoint.ts';
-import type { MetricRecord, RunResults } from '../../../src-main/api/calls/runs.ts';
+import type { MetricRecord, RunResults, RunStatus } from '../../../src-main/api/calls/runs.ts';
 import { createHandlers, createServices, dispatchCall, EventHub } from '../../../src-main/api/services.ts';
 import { dataDirLayout } from '../../../src-main/services/data-dir.ts';
 import { exportRun } from '../../../src-main/services/export/index.ts';
@@ -66,6 +66,8 @@ let exported: string;
 let exportedBytes: Uint8Array;
 /** The run started from `exported` by the first test. */
 let startedId = '';
+/** Every event of the manager: [name, payload]. */
+let events: Array<[string, unknown]> = [];
 
 const store = (): RunStore => new RunStore(dataDirLayout(root));
 const runFolders = (): string[] => readdirSync(join(root, 'runs')).sort();
@@ -73,7 +75,7 @@ const runFolders = (): string[] => readdirSync(join(root, 'runs')).sort();
 beforeAll(async () => {
   ({ root, cleanup } = await sampleDataDir());
   tmp = { dir: makeTempDir('layerlab-init-weights-') };
-  runs = manager(root).manager;
+  ({ manager: runs, events } = manager(root));
   const id = await runs.create({ ...CONFIG, epochs: 3 });
   expect(await runs.waitFor(id)).toBe('completed');
   const results = (await store().readResults(id))!;
@@ -113,6 +115,10 @@ describe('a run started from exported weights', () => {
       sourceCheckpoint: 'epoch-3',
     });
     expect(await runs.waitFor(id)).toBe('completed');
+    // Its status says it starts from the imported weights (not "resuming").
+    const messages = events.filter(([n, p]) => n === 'runs.status' && (p as RunStatus).runId === id).map(([, p]) => (p as RunStatus).message);
+    expect(messages).toContain('starting from the imported weights');
+    expect(messages.some((m) => m?.startsWith('resuming'))).toBe(false);
 
     const detail = await runs.get(id);
     expect(detail.checkpoints.map((c) => c.name)).toEqual(['epoch-0', 'epoch-1']);
