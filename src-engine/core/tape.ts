@@ -15,7 +15,7 @@
  * claimed. Backward runs in no-grad mode unless `createGraph` is set.
  */
 import { ShapeError } from './errors.ts';
-import { kernel, Params, WGSL_WG_LINEAR } from './kernel.ts';
+import { kernel, kernelFamily, Params, WGSL_MAIN_1D } from './kernel.ts';
 import { scopeState, trackInScope } from './scope.ts';
 import { sameShape } from './shape.ts';
 import { empty, full, ones, Tensor } from './tensor.ts';
@@ -304,31 +304,33 @@ function run(
 // ------------------------------------------------- small kernels used here
 
 /*
- * add_same: out[i] = a[i] + b[i], all three contiguous with n elements.
- * One invocation per element; 1-D dispatch, possibly folded.
+ * add_same: out[i] = a[i] + b[i], all three contiguous with n elements
+ * (width 4: as vec4s, p.n = elements / 4; a residual network's gradient
+ * sums are large). 1-D dispatch, possibly folded.
  */
-const ADD_SAME = kernel(
-  'tape.add_same',
-  /* wgsl */ `
+const ADD_SAME = kernelFamily((width: 1 | 4) => {
+  const T = width === 4 ? 'vec4<f32>' : 'f32';
+  return kernel(
+    width === 4 ? 'tape.add_same4' : 'tape.add_same',
+    /* wgsl */ `
 struct P { n: u32 }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> a: array<${T}>;
+@group(0) @binding(1) var<storage, read> b: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${T}>;
 @group(0) @binding(3) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i < p.n) { out[i] = a[i] + b[i]; }
+${WGSL_MAIN_1D}
+  out[i] = a[i] + b[i];
 }`,
-  ['read', 'read', 'write', 'uniform'],
-);
+    ['read', 'read', 'write', 'uniform'],
+  );
+});
 
 /** a + b for same-shape f32 tensors (no autodiff): gradient accumulation. */
 export function addSameShape(a: Tensor, b: Tensor): Tensor {
   const out = empty(a.engine, a.shape);
-  if (out.size) a.engine.run(ADD_SAME, [a, b, out], new Params().u32(a.size), Math.ceil(a.size / 256));
+  const width = a.size % 4 === 0 ? 4 : 1;
+  const n = a.size / width;
+  if (out.size) a.engine.run(ADD_SAME(width), [a, b, out], new Params().u32(n), Math.ceil(n / 256));
   return out;
 }
 

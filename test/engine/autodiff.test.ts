@@ -19,6 +19,19 @@ describe('autodiff', () => {
     expect(x.grad).toBeNull();
   });
 
+  it('sums the gradients of a tensor used twice, four at a time when the size allows', async () => {
+    const e = await getEngine();
+    for (const n of [8, 6]) {
+      const xs = Array.from({ length: n }, (_, i) => i - 2.5);
+      const x = E.fromArray(e, xs);
+      x.requiresGrad = true;
+      // y = Σ 3x + Σ x²: two gradient contributions for x, summed by the tape → 3 + 2x.
+      E.backward(E.add(E.sum(E.mulScalar(x, 3)), E.sum(E.mul(x, x))));
+      expectClose(await x.grad!.read(), xs.map((v) => 3 + 2 * v), close, `n = ${n}`);
+    }
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['tape.add_same4', 'tape.add_same']));
+  });
+
   it('handles shared subexpressions and inputs used twice (x + x, x·x + x)', async () => {
     const e = await getEngine();
     const x = E.fromArray(e, [0.5, -1, 2]);

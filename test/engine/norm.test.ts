@@ -15,6 +15,20 @@ const BWD = { rtol: 1e-3, atol: 1e-4 };
 const randVar = (C: number, seed: number): Float32Array => randArray(C, seed, 0.5, 2);
 
 describe('batchNorm', () => {
+  it('runs four elements per invocation when a channel plane is a multiple of 4, one otherwise (both checked below)', async () => {
+    const e = await getEngine();
+    for (const shape of [[2, 3, 4, 5], [1, 2, 3, 3]]) {
+      const x = E.fromTypedArray(e, randArray(sizeOf(shape), 5), shape);
+      x.requiresGrad = true;
+      const y = E.batchNorm(x, null, null, E.zeros(e, [shape[1]]), E.ones(e, [shape[1]]), { training: true });
+      E.backward(E.sum(y));
+      await x.grad!.read();
+    }
+    expect(e.compiledKernels()).toEqual(
+      expect.arrayContaining(['batchnorm_apply', 'batchnorm_apply4', 'batchnorm_backward_dx', 'batchnorm_backward_dx4']),
+    );
+  });
+
   const shapes: number[][] = [
     [6, 3], // BatchNorm1d on [N, C]
     [4, 3, 5], // BatchNorm1d on [N, C, L]
