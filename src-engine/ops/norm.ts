@@ -126,8 +126,8 @@ fn bn_invstd(c: u32) -> f32 {
  * element i (channel (i / S) % C): y = (x − μ)·invstd·γ + β. 1-D, folded.
  * Variant 4 (S a multiple of 4): four consecutive elements of one channel
  * per invocation, x and y as vec4 (p.n = elements / 4): one channel lookup
- * and one set of statistics loads per four elements (ResNet-20's BN layers
- * 4.5 → see the commit for the after on lavapipe).
+ * and one set of statistics loads per four elements (ResNet-20 on lavapipe:
+ * 4.5 → 1.6 ms per call).
  */
 const BN_APPLY = kernelFamily((width: 1 | 4) => {
   const T = width === 4 ? 'vec4<f32>' : 'f32';
