@@ -8,7 +8,7 @@
  * On a software adapter the "GPU" is the CPU: measured while training
  * LeNet-5 on 2 cores with lavapipe, the main thread used 84% of a core and
  * lavapipe's two workers 43% and 41%; with the back-off below, 14% and
- * 65% + 64%, and training went from 1,964 to 3,124 images/s (same run).
+ * 65% + 64%, and training went from 1,964 to 3,124 images/s (back-to-back runs).
  *
  * So: Dawn's callbacks are recognised (native functions, scheduled again from
  * inside one of their own runs), the first FAST_TICKS of a chain run as
