@@ -72,6 +72,8 @@ export interface Disposable {
 }
 
 const UNIFORM_CHUNK = 64 * 1024;
+/** Cached bind groups kept at most (the cache is cleared when full). */
+const MAX_BIND_GROUPS = 4096;
 /** Lookup tables kept by constantBuffer (each a few KB). */
 export const MAX_CONSTANTS = 256;
 /** Allocations at least this big are wrapped in an out-of-memory error scope. */
@@ -95,7 +97,7 @@ export class Engine {
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pipelineNames = new Set<string>();
-  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout; key: string }>();
   private readonly pool: BufferPool;
   private readonly maxPooledBytes: number;
   private encoder: GPUCommandEncoder | null = null;
@@ -104,6 +106,19 @@ export class Engine {
   private readonly uniformChunks: UniformChunk[] = [];
   private uniformChunkIndex = 0;
   private readonly afterSubmit: GPUBuffer[] = [];
+  /**
+   * Bind groups by (layout, buffers, ranges): a training step binds the same
+   * pooled buffers step after step, and creating a bind group costs ~20 µs
+   * of JavaScript-thread time in Dawn's Node binding (~1 ms per LeNet-5
+   * step), time a software adapter's workers do not get. Uniforms use a
+   * dynamic offset, so they do not make a bind group unique. Keys name
+   * buffers by ids never reused, so an entry can only go stale (hold a
+   * destroyed buffer), never be wrong; the cache is dropped when the pool
+   * destroys buffers (rare: only above its byte budget) and is capped.
+   */
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   /** Stand-in buffers for unused optional bindings (placeholder), by slot. */
   private readonly placeholders: GPUBuffer[] = [];
   /** Read-only lookup tables kept across calls (constantBuffer), least recently used first. */
@@ -160,6 +175,7 @@ export class Engine {
    */
   dispose(): void {
     if (!this.lostError) this.flush();
+    this.bindGroups.clear();
     this.pool.trim(0);
     for (const b of this.constants.values()) b.destroy();
     this.constants.clear();
@@ -179,7 +195,16 @@ export class Engine {
 
   // ---------------------------------------------------------------- pipelines
 
-  private layoutFor(bindings: readonly BindingKind[]): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(b, id);
+    }
+    return id;
+  }
+
+  private layoutFor(bindings: readonly BindingKind[]): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout; key: string } {
     const key = bindings.map((b) => b[0]).join('');
     let entry = this.layouts.get(key);
     if (!entry) {
@@ -188,11 +213,14 @@ export class Engine {
         entries: bindings.map((kind, binding) => ({
           binding,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: kind === 'read' ? 'read-only-storage' : kind === 'write' ? 'storage' : 'uniform' },
+          buffer:
+            kind === 'uniform'
+              ? { type: 'uniform', hasDynamicOffset: true }
+              : { type: kind === 'read' ? 'read-only-storage' : 'storage' },
         })),
       });
       const pl = this.device.createPipelineLayout({ bindGroupLayouts: [bgl] });
-      entry = { bgl, pl };
+      entry = { bgl, pl, key };
       this.layouts.set(key, entry);
     }
     return entry;
@@ -252,20 +280,32 @@ export class Engine {
   ): void {
     this.checkAlive();
     const pipeline = this.pipeline(k);
-    const { bgl } = this.layoutFor(k.bindings);
+    const { bgl, key: layoutKey } = this.layoutFor(k.bindings);
     const entries: GPUBindGroupEntry[] = [];
+    const offsets: number[] = [];
+    let key = layoutKey;
     let bi = 0;
     k.bindings.forEach((kind, binding) => {
+      let resource: GPUBufferBinding;
       if (kind === 'uniform') {
         if (!params) throw new EngineError(`Kernel '${k.name}' needs params`);
-        entries.push({ binding, resource: this.uniform(params instanceof Params ? params.bytes() : params) });
-        return;
+        const u = this.uniform(params instanceof Params ? params.bytes() : params);
+        offsets.push(u.offset!);
+        resource = { buffer: u.buffer, offset: 0, size: u.size };
+      } else {
+        const b = buffers[bi++];
+        if (!b) throw new EngineError(`Kernel '${k.name}' expects more buffers than the ${buffers.length} given`);
+        resource = bufferBinding(b);
       }
-      const b = buffers[bi++];
-      if (!b) throw new EngineError(`Kernel '${k.name}' expects more buffers than the ${buffers.length} given`);
-      entries.push({ binding, resource: bufferBinding(b) });
+      entries.push({ binding, resource });
+      key += `|${this.bufferId(resource.buffer)}:${resource.offset ?? 0}:${resource.size ?? -1}`;
     });
-    const bindGroup = this.device.createBindGroup({ layout: bgl, entries });
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      bindGroup = this.device.createBindGroup({ layout: bgl, entries });
+      this.bindGroups.set(key, bindGroup);
+    }
     const [x, y, z] = typeof workgroups === 'number' ? this.grid(workgroups) : workgroups;
     const max = this.limits.maxWorkgroupsPerDimension;
     if (x > max || y > max || z > max) {
@@ -274,7 +314,7 @@ export class Engine {
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, offsets);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     this.recorded++;
@@ -415,9 +455,11 @@ export class Engine {
     this.encoder = null;
     this.recorded = 0;
     this.submits++;
+    // (Staging and evicted-table buffers destroyed here may sit in cached bind
+    // groups: harmless, their ids never come back; the cap bounds them.)
     for (const b of this.afterSubmit) b.destroy();
     this.afterSubmit.length = 0;
-    this.pool.trim(this.maxPooledBytes);
+    if (this.pool.trim(this.maxPooledBytes) > 0) this.bindGroups.clear();
   }
 
   /** Flushes and waits for the GPU; throws any GPU error recorded since the last sync. */
@@ -520,6 +562,7 @@ export class Engine {
   /** Frees pooled buffers (e.g. after training, before a different model). */
   releasePool(): void {
     this.flush();
+    this.bindGroups.clear();
     this.pool.trim(0);
   }
 

@@ -56,20 +56,24 @@ export class BufferPool {
    * Destroys pooled buffers (largest first) until at most `maxBytes` stay
    * pooled. Only call right after a submit: destroy() is deferred by WebGPU
    * until submitted work using the buffer is done, but a buffer destroyed
-   * before submit would invalidate the open command encoder.
+   * before submit would invalidate the open command encoder. Returns how
+   * many buffers it destroyed.
    */
-  trim(maxBytes: number): void {
-    if (this.pooledBytes <= maxBytes) return;
+  trim(maxBytes: number): number {
+    if (this.pooledBytes <= maxBytes) return 0;
+    let destroyed = 0;
     const sizes = [...this.free.keys()].sort((a, b) => b - a);
     for (const size of sizes) {
       const list = this.free.get(size)!;
       while (list.length && this.pooledBytes > maxBytes) {
         list.pop()!.destroy();
+        destroyed++;
         this.pooledBytes -= size;
         this.pooledBuffers--;
         this.allocatedBytes -= size;
       }
     }
+    return destroyed;
   }
 
   destroyAll(): void {

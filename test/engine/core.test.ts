@@ -235,6 +235,57 @@ describe('constant lookup tables (Engine.constantBuffer)', () => {
   });
 });
 
+describe('bind group cache', () => {
+  it('reuses a bind group for the same buffers (uniforms by dynamic offset), and work on fresh buffers after the pool destroyed the old ones is right', async () => {
+    const e = await getEngine();
+    const { Engine } = await import('../../src-engine/index.ts');
+    const local = new Engine(e.device);
+    let created = 0;
+    const device = e.device as GPUDevice & { createBindGroup: GPUDevice['createBindGroup'] };
+    const original = device.createBindGroup.bind(device);
+    device.createBindGroup = (d) => {
+      created++;
+      return original(d);
+    };
+    try {
+      const a = fromArray(local, [1, 2, 3, 4]);
+      const b = fromArray(local, [10, 20, 30, 40]);
+      const step = async (k: number): Promise<number[]> => {
+        const m = mul(b, k); // two dispatches, other scalars (uniforms) each time
+        const y = add(a, m);
+        const v = Array.from(await y.read());
+        m.dispose();
+        y.dispose();
+        return v;
+      };
+      // The pool hands the two intermediates' buffers back in alternating
+      // order, so two steps make the bind groups a steady state needs.
+      expect(await step(1)).toEqual([11, 22, 33, 44]);
+      expect(await step(2)).toEqual([21, 42, 63, 84]);
+      const afterFirst = created;
+      expect(afterFirst).toBeGreaterThan(0);
+      // Same shapes, same pooled buffers, other uniform values: no new bind groups.
+      expect(await step(3)).toEqual([31, 62, 93, 124]);
+      expect(await step(4)).toEqual([41, 82, 123, 164]);
+      expect(created).toBe(afterFirst);
+      // The pool destroys its buffers; new tensors get new buffers: cached
+      // entries for the destroyed ones must never be used (a destroyed buffer
+      // in a submit is a validation error, which read() would throw).
+      a.dispose();
+      b.dispose();
+      local.releasePool();
+      const c = fromArray(local, [5, 6, 7, 8]);
+      const y = add(c, mul(c, 2));
+      expect(Array.from(await y.read())).toEqual([15, 18, 21, 24]);
+      expect(created).toBeGreaterThan(afterFirst);
+      for (const t of [c, y]) t.dispose();
+    } finally {
+      device.createBindGroup = original;
+      local.dispose();
+    }
+  });
+});
+
 describe('WGSL dm(): division without a hardware divide', () => {
   it('gives the exact quotient and remainder at the edges of its range (n < 2³¹, d < 2²⁴)', async () => {
     const e = await getEngine();
