@@ -10,8 +10,8 @@
  * lavapipe's two workers 43% and 41%; with the back-off below, 14% and
  * 65% + 64%, and training went from 1,964 to 3,124 images/s (back-to-back runs).
  *
- * So: Dawn's callbacks are recognised (native functions, scheduled again from
- * inside one of their own runs), the first FAST_TICKS of a chain run as
+ * So: Dawn's callbacks are recognised (native functions; a chain is a callback
+ * scheduled again from inside its own run), the first FAST_TICKS of a chain run as
  * immediates (a short wait still returns within microseconds), later ones
  * after a 1 ms timer. A 1 ms later wake-up is invisible next to GPU work
  * that has already taken that long. Everything else that calls setImmediate
@@ -22,7 +22,8 @@
 export const FAST_TICKS = 16;
 
 const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
-let installed = false;
+/** Marks the installed wrapper: once per process, even if this module is loaded twice (test isolation). */
+const INSTALLED = Symbol.for('layerlab.dawnPollBackoff');
 
 /** Whether `fn` is a native function (Dawn's tick; bound functions also print as native). */
 function isNative(fn: unknown): boolean {
@@ -31,25 +32,28 @@ function isNative(fn: unknown): boolean {
 
 /** Installs the back-off once per process (idempotent). */
 export function installDawnPollBackoff(): void {
-  if (installed) return;
-  installed = true;
   const immediate = globalThis.setImmediate;
-  let inTick = false; // a native callback of ours is running
-  let chain = 0; // consecutive re-schedules from inside such callbacks
+  if ((immediate as unknown as Record<symbol, boolean>)[INSTALLED]) return;
+  // The chain position of the native callback now running (null: none is):
+  // a callback scheduled from inside it continues its chain, any other starts
+  // a new one — so two pollers (two devices, or a test's own chain) never
+  // reset or advance each other's count.
+  let running: number | null = null;
   const wrapped = ((fn: (...args: unknown[]) => void, ...args: unknown[]) => {
     if (!isNative(fn)) return immediate(fn, ...args);
-    chain = inTick ? chain + 1 : 0;
+    const position = running === null ? 0 : running + 1;
     const run = (): void => {
-      inTick = true;
+      const outer = running;
+      running = position;
       try {
         fn(...args);
       } finally {
-        inTick = false;
+        running = outer;
       }
     };
-    if (chain < FAST_TICKS) return immediate(run);
+    if (position < FAST_TICKS) return immediate(run);
     // Same handle type for callers that keep it (clearImmediate is not used by Dawn).
     return setTimeout(run, 1) as unknown as NodeJS.Immediate;
   }) as typeof setImmediate;
-  globalThis.setImmediate = Object.assign(wrapped, { __promisify__: immediate.__promisify__ });
+  globalThis.setImmediate = Object.assign(wrapped, { __promisify__: immediate.__promisify__, [INSTALLED]: true });
 }
