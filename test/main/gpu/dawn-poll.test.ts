@@ -50,8 +50,14 @@ describe('Dawn polling back-off', () => {
     // The fast part: FAST_TICKS immediates in far less than a millisecond each.
     const fast = gaps.slice(0, FAST_TICKS - 1);
     expect(fast.reduce((a, b) => a + b, 0)).toBeLessThan(FAST_TICKS * 0.9);
-    // The back-off: every later tick waited for a 1 ms timer.
-    for (const g of gaps.slice(FAST_TICKS)) expect(g).toBeGreaterThanOrEqual(0.9);
+    // The back-off: later ticks wait for 1 ms timers. (One timer can fire a
+    // little early — libuv measures from the loop's cached clock — so the
+    // check is on their median and sum, not on each: without the back-off
+    // these ten gaps total well under a millisecond.)
+    const slow = gaps.slice(FAST_TICKS);
+    expect(slow).toHaveLength(TICKS - 1 - FAST_TICKS);
+    expect([...slow].sort((x, y) => x - y)[Math.floor(slow.length / 2)]).toBeGreaterThanOrEqual(0.8);
+    expect(slow.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(0.7 * slow.length);
     await gpuDone;
     a.dispose();
     engine.dispose();
