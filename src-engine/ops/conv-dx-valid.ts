@@ -133,9 +133,7 @@ export function convInputGradValid(engine: Engine, g: DxValidGeom, dy: Bindable,
   const Cg = g.C / g.G;
   const Og = g.O / g.G;
   const M = Cg;
-  const { rM } = tile;
-  const v: DxValidVariant = { wg: tile.wg, rM, rN: tile.rN };
-  const tilesM = Math.ceil(M / rM);
+  const tilesM = Math.ceil(M / tile.rM);
   const chunks = Math.ceil(g.N / (tile.wg * tile.rN));
   const params = new Params()
     .u32(g.N).u32(g.C).u32(g.H).u32(g.W)
@@ -144,5 +142,5 @@ export function convInputGradValid(engine: Engine, g: DxValidGeom, dy: Bindable,
     .u32(Cg).u32(Og).u32(M).u32(Og * g.kH * g.kW)
     .u32(tilesM).u32(chunks).u32(Math.ceil(M / 4)).u32(g.H * g.W)
     .u32(g.Ho * g.Wo);
-  engine.run(CONV_DX_VALID(JSON.stringify(v)), [dy, wp, out], params, g.G * tilesM * chunks * g.H * g.W);
+  engine.run(CONV_DX_VALID(JSON.stringify({ wg: tile.wg, rM: tile.rM, rN: tile.rN })), [dy, wp, out], params, g.G * tilesM * chunks * g.H * g.W);
 }

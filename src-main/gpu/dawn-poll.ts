@@ -21,13 +21,16 @@
 /** Ticks of one polling chain that run as immediates before the back-off. */
 export const FAST_TICKS = 16;
 
-const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 /** Marks the installed wrapper: once per process, even if this module is loaded twice (test isolation). */
 const INSTALLED = Symbol.for('layerlab.dawnPollBackoff');
 
-/** Whether `fn` is a native function (Dawn's tick; bound functions also print as native). */
+/**
+ * Whether `fn` is a native function (Dawn's tick; bound functions also print
+ * as native). Every setImmediate in the process passes here: a suffix test,
+ * not a regex scanned over a JavaScript callback's whole source text.
+ */
 function isNative(fn: unknown): boolean {
-  return typeof fn === 'function' && NATIVE.test(Function.prototype.toString.call(fn));
+  return typeof fn === 'function' && Function.prototype.toString.call(fn).endsWith('{ [native code] }');
 }
 
 /** Installs the back-off once per process (idempotent). */
