@@ -7,7 +7,7 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { ShapeError } from '../core/errors.ts';
-import { kernel, kernelFamily, MAX_RANK, Params, WGSL_MAIN_1D, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, kernelFamily, MAX_RANK, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { broadcastStrides, sameShape, type Shape } from '../core/shape.ts';
 import { type DType, empty, type Tensor } from '../core/tensor.ts';
 
@@ -80,13 +80,8 @@ struct P { n: u32, rank: u32, s: vec4<f32>, shape: array<vec4<u32>, 2>, st: arra
 ${decl}
 @group(0) @binding(${n}) var<storage, read_write> out: array<${vec ? `vec4<${outType}>` : outType}>;
 @group(0) @binding(${n + 1}) var<uniform> p: P;
-${WGSL_WG_LINEAR}
 ${prelude}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
   let s = p.s;
   ${body}
 }`,

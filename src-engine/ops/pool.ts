@@ -14,7 +14,7 @@
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_WG_LINEAR } from '../core/kernel.ts';
+import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor, zeros } from '../core/tensor.ts';
 import { mean } from './reduce.ts';
@@ -65,13 +65,8 @@ ${WGSL_P}
 ${WGSL_DIV}
 ${decl.join('\n')}
 @group(0) @binding(${bufs.length}) var<uniform> p: P;
-${WGSL_WG_LINEAR}
 ${helpers}
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }
+${WGSL_MAIN_1D}
 ${body}
 }`,
     [...bufs.map((b) => b[2]), 'uniform'],
