@@ -79,6 +79,10 @@ export class Params {
     for (let i = 0; i < vec4Count * 4; i++) this.i32(values[i] ?? 0);
     return this;
   }
+  /** Words (4-byte scalars, padding included) written so far. */
+  get length(): number {
+    return this.words.length;
+  }
   align16(): this {
     while (this.words.length % 4 !== 0) this.u32(0);
     return this;

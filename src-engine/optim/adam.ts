@@ -9,26 +9,17 @@
  * of an f32-rounded β would be off by ~1e-5 relative) from the parameter's step t and
  * passed as uniforms.
  */
-import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
+import type { Params } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { AdamConfig, AdamWConfig } from './config.ts';
+import type { UpdateRule } from './update-kernel.ts';
 
-/*
- * adam_update: param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq: contiguous
- * f32 [n] (the last is a dummy without amsgrad). One invocation per element
- * updates param[i] and its moments in place. 1-D dispatch, folded.
- */
-const ADAM = kernel(
-  'optim.adam',
-  /* wgsl */ `
-struct P { n: u32, omb1: f32, beta2: f32, omb2: f32, eps: f32, wd: f32, l1: f32, decay: f32, step_size: f32, bc2_sqrt: f32, amsgrad: u32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> exp_avg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> exp_avg_sq: array<f32>;
-@group(0) @binding(4) var<storage, read_write> max_exp_avg_sq: array<f32>;
-@group(0) @binding(5) var<uniform> p: P;
-${WGSL_MAIN_1D}
+/* Per element: param[i] and its moments in place; max_exp_avg_sq is unbound without amsgrad (kernel: optim/update-kernel.ts). */
+const ADAM_RULE: UpdateRule = {
+  name: 'optim.adam',
+  fields: 'omb1: f32, beta2: f32, omb2: f32, eps: f32, wd: f32, l1: f32, decay: f32, step_size: f32, bc2_sqrt: f32, amsgrad: u32',
+  states: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'],
+  body: /* wgsl */ `
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let m0 = exp_avg[i];
@@ -41,10 +32,8 @@ ${WGSL_MAIN_1D}
     max_exp_avg_sq[i] = v;
   }
   let denom = sqrt(v) / p.bc2_sqrt + p.eps;
-  param[i] = w * p.decay - p.step_size * (m / denom);
-}`,
-  ['write', 'read', 'write', 'write', 'write', 'uniform'],
-);
+  param[i] = w * p.decay - p.step_size * (m / denom);`,
+};
 
 export class Adam<C extends AdamConfig | AdamWConfig = AdamConfig> extends BaseOptimizer<C> {
   protected stateSlots(): StateSlot[] {
@@ -54,16 +43,14 @@ export class Adam<C extends AdamConfig | AdamWConfig = AdamConfig> extends BaseO
       { key: 'max_exp_avg_sq', used: this.config.amsgrad, init: 0 },
     ];
   }
-  protected kernel() {
-    return ADAM;
+  protected rule() {
+    return ADAM_RULE;
   }
-  protected uniforms(n: number, lr: number, step: number, reg: Regularisation): Params {
+  protected uniforms(q: Params, lr: number, step: number, reg: Regularisation): void {
     const [b1, b2] = this.config.betas;
     const bc1 = 1 - b1 ** step;
     const bc2 = 1 - b2 ** step;
-    return new Params()
-      .u32(n)
-      .f32(1 - b1)
+    q.f32(1 - b1)
       .f32(b2)
       .f32(1 - b2)
       .f32(this.config.eps)

@@ -14,10 +14,11 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { EngineError } from '../core/errors.ts';
-import type { Kernel, Params } from '../core/kernel.ts';
-import { empty, full, type Tensor } from '../core/tensor.ts';
+import { Params } from '../core/kernel.ts';
+import { full, type Tensor } from '../core/tensor.ts';
 import { clipGradNorm } from './clip.ts';
 import type { OptimizerConfig } from './config.ts';
+import { bindingsPerParam, slotWords, UPDATE_PER_WORKGROUP, updateKernel, type UpdateRule } from './update-kernel.ts';
 
 /** Regularisation of one parameter (zeros when it is exempt from decay). */
 export interface Regularisation {
@@ -33,7 +34,7 @@ export interface Regularisation {
 export interface StateSlot {
   /** State name, PyTorch's key: 'momentum_buffer', 'exp_avg', … */
   key: string;
-  /** Whether this configuration uses it (unused slots are bound to a dummy and not saved). */
+  /** Whether this configuration uses it (unused slots get no binding and are not saved). */
   used: boolean;
   /** Initial value of every element. */
   init: number;
@@ -105,7 +106,6 @@ export abstract class BaseOptimizer<C extends OptimizerConfig = OptimizerConfig>
   stepCount = 0;
   private readonly entries: ParamEntry[] = [];
   private readonly slots: readonly StateSlot[];
-  private dummies: Tensor[] = [];
   private normTensor: Tensor | null = null;
   private disposed = false;
 
@@ -127,10 +127,10 @@ export abstract class BaseOptimizer<C extends OptimizerConfig = OptimizerConfig>
 
   /** The family's state buffers in binding order (bindings: param, grad, states…, uniform). */
   protected abstract stateSlots(): StateSlot[];
-  /** The family's fused update kernel. */
-  protected abstract kernel(): Kernel;
-  /** Uniforms of one parameter's update (n, lr-derived values, flags), in the WGSL struct's order. */
-  protected abstract uniforms(n: number, lr: number, step: number, reg: Regularisation): Params;
+  /** The family's per-element update (optim/update-kernel.ts builds the kernels). */
+  protected abstract rule(): UpdateRule;
+  /** Appends one parameter's uniforms (lr-derived values, flags) to `q`, in the order of the rule's fields. */
+  protected abstract uniforms(q: Params, lr: number, step: number, reg: Regularisation): void;
 
   /** Regularisation from the config; AdamW overrides (its weightDecay is decoupled). */
   protected regularisation(): Regularisation {
@@ -152,7 +152,7 @@ export abstract class BaseOptimizer<C extends OptimizerConfig = OptimizerConfig>
       this.normTensor?.dispose();
       this.normTensor = clipGradNorm(withGrad, clip).keep();
     }
-    const k = this.kernel();
+    const todo: ParamEntry[] = [];
     for (const e of this.entries) {
       const g = e.param.grad;
       if (!g) {
@@ -162,16 +162,31 @@ export abstract class BaseOptimizer<C extends OptimizerConfig = OptimizerConfig>
       if (g.size !== e.param.size) {
         throw new EngineError(`Optimizer: gradient of '${e.name}' has ${g.size} elements, the parameter ${e.param.size}.`);
       }
-      if (e.param.size === 0) continue;
-      const n = e.param.size;
-      const bufs = [e.param, g, ...e.state.map((s, i) => s ?? this.dummy(i))];
-      this.engine.run(k, bufs, this.uniforms(n, lr, this.stepCount - e.skipped, e.reg), Math.ceil(n / 256));
+      if (e.param.size > 0) todo.push(e);
     }
+    // One dispatch per group of parameters, as many as the storage-buffer limit allows (at most 8).
+    const used = this.slots.map((s) => s.used);
+    const perGroup = Math.max(1, Math.min(8, Math.floor(this.engine.limits.maxStorageBuffersPerStage / bindingsPerParam(used))));
+    for (let g0 = 0; g0 < todo.length; g0 += perGroup) this.update(todo.slice(g0, g0 + perGroup), used, lr);
   }
 
-  /** A distinct one-element buffer per unused slot (writable bindings must not alias). */
-  private dummy(i: number): Tensor {
-    return (this.dummies[i] ??= empty(this.engine, [1]).keep()); // never read or written
+  /** Records one update dispatch for `group` (see optim/update-kernel.ts for the layout). */
+  private update(group: ParamEntry[], used: boolean[], lr: number): void {
+    const rule = this.rule();
+    const words = slotWords(rule);
+    const q = new Params();
+    const bufs: Tensor[] = [];
+    let wg = 0;
+    for (const e of group) {
+      const n = e.param.size;
+      const end = q.length + words;
+      q.u32(n).u32(wg);
+      this.uniforms(q, lr, this.stepCount - e.skipped, e.reg);
+      if (q.align16().length !== end) throw new EngineError(`Optimizer: ${rule.name} wrote the wrong number of uniforms.`);
+      bufs.push(e.param, e.param.grad!, ...e.state.filter((t, i) => used[i] && t).map((t) => t!));
+      wg += Math.ceil(n / UPDATE_PER_WORKGROUP);
+    }
+    this.engine.run(updateKernel(rule, group.length, used), bufs, q, wg);
   }
 
   stateTensors(): Map<string, Tensor> {
@@ -215,8 +230,6 @@ export abstract class BaseOptimizer<C extends OptimizerConfig = OptimizerConfig>
     if (this.disposed) return;
     this.disposed = true;
     for (const e of this.entries) for (const s of e.state) s?.dispose();
-    for (const d of this.dummies) d?.dispose();
-    this.dummies = [];
     this.normTensor?.dispose();
     this.normTensor = null;
   }

@@ -8,26 +8,17 @@
  *   else:         p ← p·(1 − lr·decoupled) − lr·g / avg
  * (square_avg − grad_avg² is clamped at 0 against rounding; PyTorch would give NaN.)
  */
-import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
+import type { Params } from '../core/kernel.ts';
 import { BaseOptimizer, decayFactor, type Regularisation, type StateSlot } from './base.ts';
 import type { RmspropConfig } from './config.ts';
+import type { UpdateRule } from './update-kernel.ts';
 
-/*
- * rmsprop_update: param, grad, square_avg, momentum_buffer, grad_avg:
- * contiguous f32 [n] (the last two are dummies when unused). One invocation
- * per element updates param[i] and its state in place. 1-D dispatch, folded.
- */
-const RMSPROP = kernel(
-  'optim.rmsprop',
-  /* wgsl */ `
-struct P { n: u32, lr: f32, alpha: f32, oma: f32, eps: f32, momentum: f32, wd: f32, l1: f32, decay: f32, centered: u32 }
-@group(0) @binding(0) var<storage, read_write> param: array<f32>;
-@group(0) @binding(1) var<storage, read> grad: array<f32>;
-@group(0) @binding(2) var<storage, read_write> square_avg: array<f32>;
-@group(0) @binding(3) var<storage, read_write> buf: array<f32>;
-@group(0) @binding(4) var<storage, read_write> grad_avg: array<f32>;
-@group(0) @binding(5) var<uniform> p: P;
-${WGSL_MAIN_1D}
+/* Per element: param[i] and its state in place; momentum_buffer / grad_avg are unbound when unused (kernel: optim/update-kernel.ts). */
+const RMSPROP_RULE: UpdateRule = {
+  name: 'optim.rmsprop',
+  fields: 'lr: f32, alpha: f32, oma: f32, eps: f32, momentum: f32, wd: f32, l1: f32, decay: f32, centered: u32',
+  states: ['square_avg', 'momentum_buffer', 'grad_avg'],
+  body: /* wgsl */ `
   let w = param[i];
   let g = grad[i] + p.wd * w + p.l1 * sign(w);
   let sq = p.alpha * square_avg[i] + p.oma * g * g;
@@ -42,15 +33,13 @@ ${WGSL_MAIN_1D}
     avg = sqrt(sq) + p.eps;
   }
   if (p.momentum != 0.0) {
-    let b = p.momentum * buf[i] + g / avg;
-    buf[i] = b;
+    let b = p.momentum * momentum_buffer[i] + g / avg;
+    momentum_buffer[i] = b;
     param[i] = w * p.decay - p.lr * b;
   } else {
     param[i] = w * p.decay - p.lr * g / avg;
-  }
-}`,
-  ['write', 'read', 'write', 'write', 'write', 'uniform'],
-);
+  }`,
+};
 
 export class RMSprop extends BaseOptimizer<RmspropConfig> {
   protected stateSlots(): StateSlot[] {
@@ -60,14 +49,12 @@ export class RMSprop extends BaseOptimizer<RmspropConfig> {
       { key: 'grad_avg', used: this.config.centered, init: 0 },
     ];
   }
-  protected kernel() {
-    return RMSPROP;
+  protected rule() {
+    return RMSPROP_RULE;
   }
-  protected uniforms(n: number, lr: number, _step: number, reg: Regularisation): Params {
+  protected uniforms(q: Params, lr: number, _step: number, reg: Regularisation): void {
     const c = this.config;
-    return new Params()
-      .u32(n)
-      .f32(lr)
+    q.f32(lr)
       .f32(c.alpha)
       .f32(1 - c.alpha) // in float64: 1 − an f32-rounded alpha is off by ~1e-5 relative
       .f32(c.eps)
