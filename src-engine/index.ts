@@ -77,6 +77,7 @@ export * from './ops/attention.ts';
 export * from './optim/index.ts';
 export * from './ops/recurrent.ts';
 export * from './ops/conv.ts';
+export { SHIFTED_FLAGS } from './ops/conv-shifted.ts';
 export * from './ops/pool.ts';
 export * from './models/index.ts';
 export * from './train/index.ts';

@@ -32,6 +32,8 @@ export interface ConvVariant {
 /** Direct kernel shape: wg invocations in one row, rM × rN outputs each. */
 export interface ConvDirectVariant {
   mode: ConvMode;
+  /** fwd without padding: every gathered element of a valid column is in bounds (no per-element checks). */
+  inb?: boolean;
   wg: number;
   rM: number;
   rN: number;
@@ -111,9 +113,16 @@ function columnState(mode: ConvMode, rN: number): string {
  * for kh·dH, kw·dW) that is "keys equal", and the quotient is a subtraction.
  * No per-element division or float→int conversion (written assuming both
  * are slow on lavapipe; see ops/README.md rule 10 for what was measured).
+ * inb (direct kernel, unpadded forward): no bounds checks, only the column's
+ * own ok_j (an invalid column's address is clamped by robust buffer access
+ * and its result never stored).
  */
-function gatherB(mode: ConvMode, rN: number): string {
+function gatherB(mode: ConvMode, rN: number, inb = false): string {
   const out: string[] = [];
+  if (inb) {
+    for (let j = 0; j < rN; j++) out.push(`let v_${j} = select(0.0, src[u32(cb_${j} + t.x)], ok_${j});`);
+    return out.join('\n      ');
+  }
   for (let j = 0; j < rN; j++) {
     if (mode === 'dx') {
       out.push(`let qh_${j} = chq_${j} - t.y; let qw_${j} = cwq_${j} - t.z;
@@ -368,7 +377,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * the packed vec4 reads.
  */
 export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
-  const { mode, wg, rM, rN } = JSON.parse(key) as ConvDirectVariant;
+  const { mode, wg, rM, rN, inb } = JSON.parse(key) as ConvDirectVariant;
   if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
   const RN4 = rN / 4;
   if (mode !== 'dw' && rM % 4) throw new Error(`conv: unsupported direct tile ${key}`);
@@ -417,7 +426,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc: array<vec4<f32>, ${rM * RN4}>;
   let kok = true;
   ${head}
-    ${gatherB(mode, rN)}
+    ${gatherB(mode, rN, inb)}
     ${inner.join('\n    ')}
   }
   ${storeBlock(mode, rM, rN, '0u')}

@@ -30,6 +30,7 @@ import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
 import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
+import { convWeightGradShifted, useShifted } from './conv-shifted.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvGeom, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
 import { isReluMasked, markReluOutput } from './relu-mask.ts';
@@ -239,7 +240,10 @@ function convGemm(
   // The table depends on the geometry only (dw: not on N; fwd/dx: not on N either).
   const { N: _n, ...geomKey } = g;
   const table = engine.constantBuffer(`conv:${mode}:${JSON.stringify(geomKey)}`, () => directTable(mode, g));
-  engine.run(CONV_DIRECT(JSON.stringify(v.direct)), [...bufs, table], params, groups);
+  // Unpadded forward: every tap of a valid column is inside x, so no per-element bounds checks
+  // (LeNet-5 conv2 forward 2.3 → 1.8 ms in interleaved A/B; the weight-grad measured no different).
+  const inb = mode === 'fwd' && g.pH === 0 && g.pW === 0;
+  engine.run(CONV_DIRECT(JSON.stringify(inb ? { ...v.direct, inb } : v.direct)), [...bufs, table], params, groups);
 }
 
 function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number, shapes: ReadonlyArray<readonly number[]>): [number, number] {
@@ -301,9 +305,12 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
         ? gy
         : mapN(engine, def.grad('a', 'b', 'c', 's.x'), [gy, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
     const gx = x.requiresGrad ? convInputGrad(dz, w, geom) : null; // [N, C, H, W]
-    const gw = w.requiresGrad ? convWeightGrad(x, dz, geom, w.shape) : null; // [O, Cg, kH, kW]
-    let gb: Tensor | null = null;
-    if (b?.requiresGrad) {
+    let gw: Tensor | null = null; // [O, Cg, kH, kW]
+    let gb: Tensor | null = null; // [O]
+    // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
+    if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
+    else if (w.requiresGrad) gw = convWeightGrad(x, dz, geom, w.shape);
+    if (b?.requiresGrad && !gb) {
       const v = dz.view([N, O, Ho * Wo]);
       const s = sum(v, 2); // [N, O]
       gb = sum(s, 0); // [O]

@@ -13,6 +13,7 @@ import {
   conv2d,
   fromTypedArray,
   ShapeError,
+  SHIFTED_FLAGS,
   type Activation,
   type Tensor,
 } from '../../src-engine/index.ts';
@@ -203,6 +204,31 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
     expect(direct.filter((k) => k.startsWith('convd_dw_')).length).toBeLessThanOrEqual(6);
     expect(direct.length).toBeLessThanOrEqual(12);
     expect(names.filter((k) => /^conv_(fwd|dx|dw)_/.test(k)).length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('first-layer weight-grad over the shifted-quad copy (conv-shifted.ts)', () => {
+  // Stride 1, ≤ 4 input channels, Wo a multiple of 4: conv_s4_dw computes dW and db.
+  const cases: Case[] = [
+    { name: 'LeNet-5 conv1: 64 images, 1→6, 28×28, k5 pad 2 (a partial last slice)', x: [64, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: { padding: [2, 2] } },
+    { name: 'CIFAR first layer: 3→16 (two channel blocks), 3×3 pad 1', x: [5, 3, 32, 32], w: [16, 3, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: '2→5, 3×4 kernel (width rounded up to 5), pad [1, 0], 9×11', x: [3, 2, 9, 11], w: [5, 2, 3, 4], bias: true, o: { padding: [1, 0] } },
+    { name: '4→3 (four-row block), 7×7 pad 3, no bias', x: [2, 4, 10, 12], w: [3, 4, 7, 7], bias: false, o: { padding: [3, 3] } },
+    { name: '1→2, 11×11 unpadded on 14×22', x: [2, 1, 14, 22], w: [2, 1, 11, 11], bias: true, o: {} },
+  ];
+  for (const c of cases) it(c.name, () => checkAnalytic(c));
+  it('ran conv_s4_dw for them', async () => {
+    const e = await getEngine();
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_s4_shift', 'conv_s4_dw_8x5', 'conv_s4_dw_8x3', 'conv_s4_dw_4x7', 'conv_s4_dw_4x11']));
+  });
+  describe('the same layers through the generic weight-grad', () => {
+    beforeAll(() => {
+      SHIFTED_FLAGS.enabled = false;
+    });
+    afterAll(() => {
+      SHIFTED_FLAGS.enabled = true;
+    });
+    for (const c of cases) it(c.name, () => checkAnalytic(c, `${c.name} (generic)`));
   });
 });
 
