@@ -111,8 +111,16 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
 const FOUR_FIRST = 'let d0 = dm(4u * i, p.Ho * p.Wo); let d1 = dm(d0.y, p.Wo); var plane = d0.x; var oh = d1.x; var ow = d1.y;';
 const FOUR_NEXT = 'ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }';
 
+/**
+ * WGSL: NaN test on the bits: compilers may assume no NaNs and fold `v != v`
+ * to false (lavapipe does, so a NaN after the first cell lost to numbers).
+ */
+const WGSL_IS_NAN = /* wgsl */ `
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+`;
+
 /** WGSL: max over the window of output (plane, oh, ow) into `best` / `arg` (see maxpool_fwd). */
-const WGSL_MAX_WINDOW = /* wgsl */ `
+const WGSL_MAX_WINDOW = /* wgsl */ `${WGSL_IS_NAN}
 fn max_window(plane: u32, oh: u32, ow: u32, best: ptr<function, f32>, arg: ptr<function, i32>) {
   let hs = i32(oh) * p.sH - p.pH;
   let ws = i32(ow) * p.sW - p.pW;
@@ -126,7 +134,7 @@ fn max_window(plane: u32, oh: u32, ow: u32, best: ptr<function, f32>, arg: ptr<f
     for (var iw = max(ws, 0); iw < min(ws + p.kW, W); iw++) {
       let j = ih * W + iw;
       let v = x[base + u32(j)];
-      if (*arg < 0 || v > *best || v != v) { *best = v; *arg = j; }
+      if (*arg < 0 || v > *best || is_nan(v)) { *best = v; *arg = j; }
     }
   }
   // mode 1: x is a ReLU output (relu-mask.ts): no argmax unless the max is positive.
@@ -251,6 +259,62 @@ const MAXPOOL_BWD_SCATTER4 = poolKernel(
     ${FOUR_NEXT}
   }`,
   WGSL_SCATTER_WINDOW,
+);
+
+/*
+ * maxpool2_fwd4 / maxpool2_bwd4: the 2×2, stride 2, unpadded max pool with
+ * W even (LeNet-5's and most CNNs' pools), four consecutive outputs per
+ * invocation like the *4 kernels above, each window read (resp. written) as
+ * two vec2s of its two rows, unrolled: no window loops and no bounds checks
+ * (every window lies inside the input). Same results as maxpool_fwd /
+ * maxpool_bwd_scatter: scan order (0,0) (0,1) (1,0) (1,1), NaN wins, mode 1
+ * drops the argmax of non-positive maxima.
+ */
+const WGSL_MAX2 = /* wgsl */ `${WGSL_IS_NAN}
+fn take(v: f32, j: i32, best: ptr<function, f32>, arg: ptr<function, i32>) {
+  if (v > *best || is_nan(v)) { *best = v; *arg = j; }
+}
+`;
+
+const MAXPOOL2_FWD4 = poolKernel(
+  'maxpool2_fwd4',
+  [['x', 'array<vec2<f32>>', 'read'], ['out', 'array<vec4<f32>>', 'write'], ['idx', 'array<vec4<i32>>', 'write']],
+  /* wgsl */ `
+  ${FOUR_FIRST}
+  let Wh = p.W / 2u;
+  var o4: vec4<f32>; var a4: vec4<i32>;
+  for (var c = 0u; c < 4u; c++) {
+    let r = (plane * p.H + 2u * oh) * Wh + ow;
+    let t = x[r]; let b = x[r + Wh];
+    let j = i32(2u * (oh * p.W + ow));
+    var best = t.x; var arg = j;
+    take(t.y, j + 1, &best, &arg);
+    take(b.x, j + i32(p.W), &best, &arg);
+    take(b.y, j + i32(p.W) + 1, &best, &arg);
+    if (p.mode == 1u && !(best > 0.0)) { arg = -1; }
+    o4[c] = best; a4[c] = arg;
+    ${FOUR_NEXT}
+  }
+  out[i] = o4;
+  idx[i] = a4;`,
+  WGSL_MAX2,
+);
+
+const MAXPOOL2_BWD4 = poolKernel(
+  'maxpool2_bwd4',
+  [['gy', 'array<vec4<f32>>', 'read'], ['idx', 'array<vec4<i32>>', 'read'], ['dx', 'array<vec2<f32>>', 'write']],
+  /* wgsl */ `
+  ${FOUR_FIRST}
+  let Wh = p.W / 2u;
+  let g4 = gy[i]; let j4 = idx[i];
+  for (var c = 0u; c < 4u; c++) {
+    let r = (plane * p.H + 2u * oh) * Wh + ow;
+    let j = i32(2u * (oh * p.W + ow));
+    let g = g4[c]; let a = j4[c];
+    dx[r] = vec2<f32>(select(0.0, g, a == j), select(0.0, g, a == j + 1));
+    dx[r + Wh] = vec2<f32>(select(0.0, g, a == j + i32(p.W)), select(0.0, g, a == j + i32(p.W) + 1));
+    ${FOUR_NEXT}
+  }`,
 );
 
 /*
@@ -383,8 +447,10 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   const outShape = [x.shape[0], x.shape[1], g.Ho, g.Wo];
   const out = empty(engine, outShape); // [N, C, Ho, Wo]
   const idx = empty(engine, outShape, 'i32'); // [N, C, Ho, Wo] argmax within the plane
+  // The common 2×2/2 pool: unrolled vec2 kernels (see maxpool2_fwd4).
+  const two = out.size % 4 === 0 && g.kH === 2 && g.kW === 2 && g.sH === 2 && g.sW === 2 && g.pH === 0 && g.pW === 0 && g.W % 2 === 0;
   if (out.size % 4 === 0) {
-    if (out.size > 0) engine.run(MAXPOOL_FWD4, [x, out, idx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
+    if (out.size > 0) engine.run(two ? MAXPOOL2_FWD4 : MAXPOOL_FWD4, [x, out, idx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
   } else {
     engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
   }
@@ -400,7 +466,7 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
     }
     const dx = covering ? empty(engine, x.shape) : zeros(engine, x.shape); // [N, C, H, W]
     if (out.size % 4 === 0) {
-      if (out.size > 0) engine.run(MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
+      if (out.size > 0) engine.run(two ? MAXPOOL2_BWD4 : MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
     } else {
       engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
     }

@@ -42,6 +42,8 @@ describe('maxPool2d', () => {
     { name: '2×2 on odd 7×9 (last row and column in no window)', x: [2, 3, 7, 9], o: { kernel: 2 } },
     { name: '2×2 stride 3 (gaps between windows)', x: [1, 2, 8, 8], o: { kernel: 2, stride: 3 } },
     { name: '2×2 pad 1 on 7×7 (disjoint, clipped at both borders)', x: [1, 2, 7, 7], o: { kernel: 2, padding: 1 } },
+    // 2×2/2 with W even and outputs in fours: the unrolled vec2 kernels (maxpool2_fwd4 / maxpool2_bwd4).
+    { name: '2×2 on 7×10 (unrolled kernels; last row in no window)', x: [4, 1, 7, 10], o: { kernel: 2 } },
   ];
   for (const c of cases) {
     it(`forward + finite differences: ${c.name}`, async () => {
@@ -62,6 +64,28 @@ describe('maxPool2d', () => {
       });
     });
   }
+
+  it('ran the unrolled 2×2 kernels for the 2×2/2 cases with W even', async () => {
+    const e = await getEngine();
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['maxpool2_fwd4', 'maxpool2_bwd4']));
+  });
+
+  it('2×2 unrolled kernels: the first maximum in scan order wins ties, NaN wins over numbers', async () => {
+    const e = await getEngine();
+    // Four 2×2 windows of a [1, 1, 2, 8] plane: ties at (0,1)/(1,0), all equal, a NaN at (1,1), a NaN at (0,0).
+    const row0 = [1, 5, 2, 2, 0, 1, Number.NaN, 9];
+    const row1 = [5, 3, 2, 2, 4, Number.NaN, 3, 9];
+    const x = fromTypedArray(e, Float32Array.from([...row0, ...row1]), [1, 1, 2, 8]);
+    x.requiresGrad = true;
+    const y = maxPool2d(x, { kernel: 2 });
+    const got = await y.read();
+    expect(got[0]).toBe(5);
+    expect(got[1]).toBe(2);
+    expect(got.slice(2).every((v) => Number.isNaN(v))).toBe(true);
+    backward(y, fromTypedArray(e, Float32Array.from([10, 20, 30, 40]), [1, 1, 1, 4]));
+    // Gradient at the argmax: window 0 → (0,1), window 1 → (0,2), window 2 → (1,5), window 3 → (0,6).
+    expect(Array.from(await x.grad!.read())).toEqual([0, 10, 20, 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 30, 0, 0]);
+  });
 
   it('padding counts as −∞: all-negative inputs never pool a padded zero', async () => {
     const e = await getEngine();
