@@ -3,7 +3,7 @@
  *
  *   step(batch, lr):  upload uint8 pixels → unpack to [B, C, H, W] f32 →
  *                     forward (training) → per-example cross-entropy (label
- *                     smoothing optional) → mean → backward → metrics added
+ *                     smoothing optional) → backward of the mean → metrics added
  *                     on the GPU → (every N steps) per-parameter gradient
  *                     norms → optimizer step (clipping inside it when its
  *                     config says so) → grads freed → one submit.
@@ -22,9 +22,8 @@
 import type { Engine } from '../core/engine.ts';
 import { EngineError } from '../core/errors.ts';
 import { backward, noGrad, tidy, zeroGrad } from '../core/tape.ts';
-import type { Tensor } from '../core/tensor.ts';
+import { full, type Tensor } from '../core/tensor.ts';
 import { crossEntropy } from '../ops/losses.ts';
-import { mean } from '../ops/reduce.ts';
 import type { Optimizer } from '../optim/base.ts';
 import { gradNorms } from '../optim/clip.ts';
 import { imagesToTensor, labelsToTensor } from './input.ts';
@@ -85,6 +84,8 @@ export class Trainer {
   private readonly params: Map<string, Tensor>;
   private readonly opts: Required<TrainerOptions>;
   private norms: Tensor | null = null;
+  /** [B] of 1/B: d mean(rowLoss) / d rowLoss, kept between steps (remade when the batch size changes). */
+  private meanSeed: Tensor | null = null;
   private inFlight: Array<Promise<unknown>> = [];
   private baselineTensors = -1;
 
@@ -109,7 +110,9 @@ export class Trainer {
       const y = labelsToTensor(this.engine, batch.labels); // [B]
       const logits = this.model.forward(x, { training: true }); // [B, classes]
       const rowLoss = crossEntropy(logits, y, { labelSmoothing: this.opts.labelSmoothing, reduction: 'none' }); // [B]
-      backward(mean(rowLoss)); // p.grad for every parameter
+      // p.grad for every parameter: backward of mean(rowLoss), seeded at the rows (saves the mean's
+      // forward, the scalar seed and the mean's backward: three dispatches per step).
+      backward(rowLoss, this.seedFor(B));
       noGrad(() => {
         this.metrics.add(rowLoss, logits, y);
         if (opt.gradNorms) {
@@ -124,6 +127,14 @@ export class Trainer {
     this.steps++;
     this.inFlight.push(this.engine.device.queue.onSubmittedWorkDone());
     this.checkMemory();
+  }
+
+  private seedFor(B: number): Tensor {
+    if (this.meanSeed?.size !== B) {
+      this.meanSeed?.dispose();
+      this.meanSeed = full(this.engine, [B], 1 / B).keep(); // [B]
+    }
+    return this.meanSeed;
   }
 
   private checkMemory(): void {
@@ -172,6 +183,8 @@ export class Trainer {
   dispose(): void {
     this.norms?.dispose();
     this.norms = null;
+    this.meanSeed?.dispose();
+    this.meanSeed = null;
     this.metrics.dispose();
   }
 }
