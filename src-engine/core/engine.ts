@@ -19,6 +19,7 @@
  */
 import { DeviceLostError, EngineError, LimitError, OutOfMemoryError, ShaderCompileError } from './errors.ts';
 import { type BindingKind, type Kernel, Params } from './kernel.ts';
+import type { Capture } from './step-plan.ts';
 import { BufferPool } from './pool.ts';
 
 /** Something that can be bound as a storage buffer: a Tensor, or a raw buffer + size. */
@@ -129,6 +130,10 @@ export class Engine {
   private lostError: DeviceLostError | null = null;
   private seedCounter = 0;
   private readonly baseSeed: number;
+  /** The step being recorded for a plan (core/step-plan.ts), or null. */
+  private capture: Capture | null = null;
+  /** The tensor storage that last took each pooled buffer (core/tensor.ts registers it). */
+  private readonly storages = new WeakMap<GPUBuffer, { refs: number; retain(): void; release(): void }>();
 
   // memory accounting (buffers are counted once even when shared by views)
   liveTensors = 0;
@@ -279,6 +284,11 @@ export class Engine {
     workgroups: number | readonly [number, number, number],
   ): void {
     this.checkAlive();
+    if (this.capture) {
+      const bytes = params === null ? null : (params instanceof Params ? params.bytes() : params).slice();
+      const bufs = buffers.map((b): Bindable => ('mapAsync' in b ? b : { buffer: b.buffer, byteLength: b.byteLength }));
+      this.capture.ops.push({ kind: 'run', kernel: k, buffers: bufs, params: bytes, workgroups });
+    }
     const pipeline = this.pipeline(k);
     const { bgl, key: layoutKey } = this.layoutFor(k.bindings);
     const entries: GPUBindGroupEntry[] = [];
@@ -364,6 +374,11 @@ export class Engine {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkAlive();
     if (bytes === 0) return;
+    this.capture?.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });
+    this.copyRaw(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  private copyRaw(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.endPass().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.recorded++;
   }
@@ -377,6 +392,7 @@ export class Engine {
     this.checkAlive();
     const bytes = data.byteLength;
     if (bytes === 0) return;
+    this.capture?.ops.push({ kind: 'upload', dst, dstOffset, bytes });
     const padded = Math.ceil(bytes / 4) * 4;
     const src = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, bytes);
     if (this.recorded === 0) {
@@ -395,7 +411,7 @@ export class Engine {
     });
     new Uint8Array(staging.getMappedRange()).set(src);
     staging.unmap();
-    this.copy(staging, 0, dst, dstOffset, padded);
+    this.copyRaw(staging, 0, dst, dstOffset, padded);
     this.afterSubmit.push(staging);
   }
 
@@ -444,6 +460,7 @@ export class Engine {
   flush(): void {
     this.checkAlive();
     if (!this.encoder) return;
+    if (this.capture) this.capture.broken ??= 'it submits work mid-step';
     const encoder = this.endPass();
     for (let i = 0; i <= this.uniformChunkIndex && i < this.uniformChunks.length; i++) {
       const c = this.uniformChunks[i];
@@ -474,7 +491,8 @@ export class Engine {
     this.checkAlive();
     const padded = Math.max(4, Math.ceil(bytes / 4) * 4);
     const staging = this.device.createBuffer({ size: padded, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    if (bytes > 0) this.copy(src, srcOffset, staging, 0, padded);
+    if (this.capture) this.capture.broken ??= 'it reads the GPU back';
+    if (bytes > 0) this.copyRaw(src, srcOffset, staging, 0, padded);
     this.flush();
     try {
       await this.guard(staging.mapAsync(GPUMapMode.READ));
@@ -573,8 +591,53 @@ export class Engine {
    * deterministic given the engine seed and the sequence of random ops.
    */
   nextSeed(): number {
+    if (this.capture) this.capture.broken ??= 'it draws random seeds (dropout or other random ops)';
     this.seedCounter++;
     return (Math.imul(this.baseSeed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(this.seedCounter, 0xc2b2ae35)) >>> 0;
+  }
+
+  // ------------------------------------------------------------ step plans
+
+  /** Starts recording every dispatch, copy and upload for a step plan (core/step-plan.ts). */
+  beginCapture(): void {
+    if (this.capture) throw new EngineError('Engine: a capture is already running.');
+    this.capture = { ops: [], broken: null };
+  }
+
+  /** Ends the recording started by beginCapture(). */
+  endCapture(): Capture {
+    const c = this.capture;
+    if (!c) throw new EngineError('Engine: endCapture() without beginCapture().');
+    this.capture = null;
+    return c;
+  }
+
+  /** Takes a buffer out of the pool's free list (true) so that no tensor is handed it until releaseBuffer(). */
+  claimPooled(buf: GPUBuffer): boolean {
+    return this.pool.claim(buf);
+  }
+
+  /** Called by tensor storage when it takes a buffer. */
+  registerStorage(buf: GPUBuffer, storage: { refs: number; retain(): void; release(): void }): void {
+    this.storages.set(buf, storage);
+  }
+
+  /**
+   * If a live tensor holds `buf`, keeps its storage alive (the buffer cannot
+   * go back to the pool) until the returned function is called; else null.
+   */
+  retainLive(buf: GPUBuffer): (() => void) | null {
+    const s = this.storages.get(buf);
+    if (!s || s.refs <= 0) return null;
+    s.retain();
+    return () => s.release();
+  }
+
+  /** Whether `buf` is one of the engine's own long-lived buffers: a placeholder or a (not evicted) constant table. */
+  isPermanent(buf: GPUBuffer): boolean {
+    if (this.placeholders.includes(buf)) return true;
+    for (const b of this.constants.values()) if (b === buf) return true;
+    return false;
   }
 
   // ------------------------------------------------------------------- errors

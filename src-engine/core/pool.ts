@@ -52,6 +52,17 @@ export class BufferPool {
     this.pooledBuffers++;
   }
 
+  /** Removes `buf` from the free lists (true) or says it is not pooled (false). */
+  claim(buf: GPUBuffer): boolean {
+    const list = this.free.get(buf.size);
+    const at = list ? list.indexOf(buf) : -1;
+    if (at < 0) return false;
+    list!.splice(at, 1);
+    this.pooledBytes -= buf.size;
+    this.pooledBuffers--;
+    return true;
+  }
+
   /**
    * Destroys pooled buffers (largest first) until at most `maxBytes` stay
    * pooled. Only call right after a submit: destroy() is deferred by WebGPU

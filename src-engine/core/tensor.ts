@@ -26,6 +26,11 @@ class Storage {
   ) {
     engine.liveBuffers++;
     engine.liveBytes += buffer.size;
+    engine.registerStorage(buffer, this);
+  }
+  /** One more holder besides the tensors sharing it (a step plan); undone by release(). */
+  retain(): void {
+    this.refs++;
   }
   release(): void {
     if (--this.refs > 0) return;

@@ -21,6 +21,7 @@
  */
 import type { Engine } from '../core/engine.ts';
 import { EngineError } from '../core/errors.ts';
+import type { Capture, StepPlan } from '../core/step-plan.ts';
 import { backward, noGrad, tidy, zeroGrad } from '../core/tape.ts';
 import { full, type Tensor } from '../core/tensor.ts';
 import { crossEntropy } from '../ops/losses.ts';
@@ -28,6 +29,7 @@ import type { Optimizer } from '../optim/base.ts';
 import { gradNorms } from '../optim/clip.ts';
 import { imagesToTensor, labelsToTensor } from './input.ts';
 import { MetricAccumulator, metricMeans, type MetricSums } from './metrics.ts';
+import { StepPlans } from './step-plans.ts';
 
 /** What the trainer needs of a model (models/ builds these from a layer graph). */
 export interface TrainableModel {
@@ -70,6 +72,11 @@ export interface TrainerOptions {
   maxInFlight?: number;
   /** Throw MemoryGrowthError when a step grows the live-tensor count (default true). */
   checkMemory?: boolean;
+  /**
+   * Replay recorded steps (train/step-plans.ts) instead of re-running the
+   * model's JavaScript for every step (default true; same results bit for bit).
+   */
+  stepPlans?: boolean;
 }
 
 export interface StepOptions {
@@ -86,6 +93,8 @@ export class Trainer {
   private norms: Tensor | null = null;
   /** [B] of 1/B: d mean(rowLoss) / d rowLoss, kept between steps (remade when the batch size changes). */
   private meanSeed: Tensor | null = null;
+  /** Recorded steps replayed instead of running the model's JavaScript again. */
+  readonly plans: StepPlans;
   private inFlight: Array<Promise<unknown>> = [];
   private baselineTensors = -1;
 
@@ -95,7 +104,8 @@ export class Trainer {
     readonly optimizer: Optimizer,
     opts: TrainerOptions,
   ) {
-    this.opts = { labelSmoothing: 0, maxInFlight: 2, checkMemory: true, ...opts };
+    this.opts = { labelSmoothing: 0, maxInFlight: 2, checkMemory: true, stepPlans: true, ...opts };
+    this.plans = new StepPlans(engine, this.opts.stepPlans);
     this.params = model.parameters();
     this.metrics = new MetricAccumulator(engine);
   }
@@ -104,25 +114,58 @@ export class Trainer {
   step(batch: ImageBatch, lr: number, opt: StepOptions = {}): void {
     const [H, W, C] = this.opts.imageShape;
     const B = batch.labels.length;
-    zeroGrad(this.params.values()); // a failed earlier step may have left some
+    const plan = this.plans.forStep(B);
+    if (plan) {
+      this.replayStep(plan, batch, lr, opt);
+      return;
+    }
+    zeroGrad(this.params.values()); // a failed earlier step (or a dropped plan) may have left some
+    const seed = this.seedFor(B); // before any capture: made once per batch size, not part of the step's work
+    const capturing = this.plans.shouldCapture(B, !!opt.gradNorms);
+    let captured: Capture | null = null;
     tidy(() => {
-      const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
-      const y = labelsToTensor(this.engine, batch.labels); // [B]
-      const logits = this.model.forward(x, { training: true }); // [B, classes]
-      const rowLoss = crossEntropy(logits, y, { labelSmoothing: this.opts.labelSmoothing, reduction: 'none' }); // [B]
-      // p.grad for every parameter: backward of mean(rowLoss), seeded at the rows (saves the mean's
-      // forward, the scalar seed and the mean's backward: three dispatches per step).
-      backward(rowLoss, this.seedFor(B));
-      noGrad(() => {
-        this.metrics.add(rowLoss, logits, y);
-        if (opt.gradNorms) {
-          this.norms?.dispose();
-          this.norms = gradNorms(this.params).keep(); // [P], before clipping
-        }
-        this.optimizer.step(lr);
-      });
+      // Captured for a step plan: everything up to the metrics (see train/step-plans.ts).
+      if (capturing) this.engine.beginCapture();
+      try {
+        const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
+        const y = labelsToTensor(this.engine, batch.labels); // [B]
+        const logits = this.model.forward(x, { training: true }); // [B, classes]
+        const rowLoss = crossEntropy(logits, y, { labelSmoothing: this.opts.labelSmoothing, reduction: 'none' }); // [B]
+        // p.grad for every parameter: backward of mean(rowLoss), seeded at the rows (saves the mean's
+        // forward, the scalar seed and the mean's backward: three dispatches per step).
+        backward(rowLoss, seed);
+        noGrad(() => this.metrics.add(rowLoss, logits, y));
+      } finally {
+        if (capturing) captured = this.engine.endCapture();
+      }
+      noGrad(() => this.update(lr, opt));
     });
-    zeroGrad(this.params.values());
+    // A plan made from this step keeps its gradients (it rewrites them in place every replay).
+    const planned = captured !== null && this.plans.afterCapture(captured, B, this.params.values(), [this.metrics.acc, seed]);
+    if (!planned) zeroGrad(this.params.values());
+    this.endStep();
+  }
+
+  /** A step from a plan: uploads and the recorded forward/backward, then the optimizer as usual. */
+  private replayStep(plan: StepPlan, batch: ImageBatch, lr: number, opt: StepOptions): void {
+    tidy(() => {
+      plan.replay([batch.images, batch.labels]);
+      noGrad(() => this.update(lr, opt));
+    });
+    this.plans.replays++;
+    this.endStep();
+  }
+
+  /** Gradient norms (when asked) and the optimizer step, from the parameters' gradients. */
+  private update(lr: number, opt: StepOptions): void {
+    if (opt.gradNorms) {
+      this.norms?.dispose();
+      this.norms = gradNorms(this.params).keep(); // [P], before clipping
+    }
+    this.optimizer.step(lr);
+  }
+
+  private endStep(): void {
     this.engine.flush();
     this.steps++;
     this.inFlight.push(this.engine.device.queue.onSubmittedWorkDone());
@@ -139,7 +182,8 @@ export class Trainer {
 
   private checkMemory(): void {
     if (!this.opts.checkMemory) return;
-    const live = this.engine.liveTensors - (this.norms ? 1 : 0); // pending gradient norms are not a leak
+    // Pending gradient norms and a step plan's gradients are not a leak.
+    const live = this.engine.liveTensors - (this.norms ? 1 : 0) - this.plans.keptGradients;
     if (this.steps === 2) this.baselineTensors = live;
     else if (this.steps > 2 && live > this.baselineTensors) {
       throw new MemoryGrowthError(
@@ -181,6 +225,8 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.plans.release();
+    zeroGrad(this.params.values()); // a plan's gradients
     this.norms?.dispose();
     this.norms = null;
     this.meanSeed?.dispose();
