@@ -34,6 +34,8 @@ export interface ConvDirectVariant {
   mode: ConvMode;
   /** fwd without padding: every gathered element of a valid column is in bounds (no per-element checks). */
   inb?: boolean;
+  /** dw: also write S[split, o] = Σ dY[o] over the split's positions (the bias gradient's partial sums). */
+  rowSums?: boolean;
   wg: number;
   rM: number;
   rN: number;
@@ -215,12 +217,13 @@ function storeBlock(mode: ConvMode, rM: number, rN: number, TY: string): string 
  * (`aType`: packed vec4 weights for the tiled kernel, raw weights or dY for
  * the direct one), [fwd: bias], the output, [fwd: Z], [direct: K table].
  */
-function bindingsFor(mode: ConvMode, aType: string, table: boolean): { decl: string; kinds: Array<'read' | 'write' | 'uniform'> } {
+function bindingsFor(mode: ConvMode, aType: string, table: boolean, rowSums = false): { decl: string; kinds: Array<'read' | 'write' | 'uniform'> } {
   const names: Array<[string, string, 'read' | 'write']> = [['src', 'array<f32>', 'read']];
   names.push([mode === 'dw' ? 'dy' : 'wa', aType, 'read']);
   if (mode === 'fwd') names.push(['bias', 'array<f32>', 'read']);
   names.push(['out', 'array<vec4<f32>>', 'write']);
   if (mode === 'fwd') names.push(['Z', 'array<vec4<f32>>', 'write']);
+  if (rowSums) names.push(['S', 'array<f32>', 'write']);
   if (table) names.push(['ktg', 'array<vec4<i32>>', 'read']);
   const decl = names
     .map(([n, t, k], i) => `@group(0) @binding(${i}) var<storage, ${k === 'read' ? 'read' : 'read_write'}> ${n}: ${t};`)
@@ -377,11 +380,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * the packed vec4 reads.
  */
 export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
-  const { mode, wg, rM, rN, inb } = JSON.parse(key) as ConvDirectVariant;
+  const { mode, wg, rM, rN, inb, rowSums } = JSON.parse(key) as ConvDirectVariant;
   if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
   const RN4 = rN / 4;
-  if (mode !== 'dw' && rM % 4) throw new Error(`conv: unsupported direct tile ${key}`);
-  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true);
+  if (mode !== 'dw' && (rM % 4 || rowSums)) throw new Error(`conv: unsupported direct tile ${key}`);
+  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true, rowSums);
   const head =
     mode === 'dw'
       ? `let bp = dm(kStart, p.HoWo); var img = bp.x; var pos = bp.y;
@@ -396,6 +399,7 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     inner.push('let ab = (grp * p.Og + m0) * p.HoWo + u32(t.w);');
     for (let i = 0; i < rM; i++) {
       inner.push(`let okA${i} = m0 + ${i}u < p.M; let a${i} = select(0.0, dy[select(0u, ab + ${i}u * p.HoWo, okA${i})], okA${i});`);
+      if (rowSums) inner.push(`rs[${i}] += a${i};`);
     }
   } else {
     // A = the packed weights Ap[grp, k, m] (conv_pack): rM / 4 vec4 loads.
@@ -410,7 +414,7 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
   }
   return kernel(
-    `convd_${mode}_${rM}x${wg * rN}`,
+    `convd_${mode}_${rM}x${wg * rN}${rowSums ? '_rowsums' : ''}`,
     /* wgsl */ `
 ${WGSL_P}
 ${decl}
@@ -424,12 +428,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tx = lid.x;
   ${columnState(mode, rN)}
   var acc: array<vec4<f32>, ${rM * RN4}>;
+  ${rowSums ? `var rs: array<f32, ${rM}>;` : ''}
   let kok = true;
   ${head}
     ${gatherB(mode, rN, inb)}
     ${inner.join('\n    ')}
   }
   ${storeBlock(mode, rM, rN, '0u')}
+  ${
+    rowSums
+      ? `// The bias gradient's partial sums: dY's rows are the same in every column tile; the first writes them.
+  if (n0 == 0u && tx == 0u) {
+    for (var i = 0u; i < ${rM}u; i++) { let m = m0 + i; if (m < p.M) { S[split * p.O + grp * p.Og + m] = rs[i]; } }
+  }`
+      : ''
+  }
 }`,
     kinds,
   );

@@ -37,6 +37,12 @@ export interface MatmulDirectVariant {
    */
   uVec: boolean;
   gVec: boolean;
+  /**
+   * Also write S[b·M + m] = Σ_k op(A)(m, k), the row sums of op(A), from the
+   * values the kernel loads anyway (a linear layer's bias gradient beside
+   * its weight gradient: one dispatch fewer). No epilogue with it.
+   */
+  rowSums?: boolean;
 }
 
 /** Uniforms of both GEMM kernels (filled by gemmParams in matmul.ts). */
@@ -65,13 +71,16 @@ export function wgslGemmOrigin(TM: number, TN: number): string {
  * WGSL bindings of both GEMM kernels, in the order gemmBuffers (matmul.ts)
  * binds them: A, B, [bias], C, [Z], p; element types as given.
  */
-export function wgslGemmBindings(aEl: string, bEl: string, cEl: string, epilogue: boolean): { decl: string; kinds: BindingKind[] } {
+export function wgslGemmBindings(aEl: string, bEl: string, cEl: string, epilogue: boolean, rowSums = false): { decl: string; kinds: BindingKind[] } {
   const b: string[] = [`var<storage, read> A: array<${aEl}>;`, `var<storage, read> B: array<${bEl}>;`];
   if (epilogue) b.push('var<storage, read> bias: array<f32>;');
   b.push(`var<storage, read_write> C: array<${cEl}>;`);
   if (epilogue) b.push(`var<storage, read_write> Z: array<${cEl}>;`);
+  if (rowSums) b.push('var<storage, read_write> S: array<f32>;');
   b.push('var<uniform> p: P;');
-  const kinds: BindingKind[] = epilogue ? ['read', 'read', 'read', 'write', 'write', 'uniform'] : ['read', 'read', 'write', 'uniform'];
+  const kinds: BindingKind[] = epilogue ? ['read', 'read', 'read', 'write', 'write'] : ['read', 'read', 'write'];
+  if (rowSums) kinds.push('write');
+  kinds.push('uniform');
   return { decl: b.map((d, i) => `@group(0) @binding(${i}) ${d}`).join('\n'), kinds };
 }
 
@@ -131,6 +140,18 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
   };
   side('u', rU, uOrigin, uLim, uLine, uBuf, uStep, v.uVec);
   side('g', rG, 'g0', gLim, gLine, gBuf, gStep, v.gVec);
+  // Row sums of op(A): its lines are the uniform side (written by the first invocation of the
+  // first column tile) or the gathered side (written by every invocation of the first row tile).
+  const aLines = uIsA ? rU : rG;
+  let sums = '';
+  if (v.rowSums) {
+    for (let j = 0; j < aLines; j++) body.push(`rs[${j}] += ${uIsA ? 'u' : 'g'}${j};`);
+    const first = uIsA ? 'n0 == 0u && lid.x == 0u' : 'n0 == 0u';
+    const line = uIsA ? 'm0 + j' : 'g0 + j';
+    sums = `if (${first}) {
+    for (var j = 0u; j < ${aLines}u; j++) { let m = ${line}; if (m < p.M) { S[b * p.M + m] = rs[j]; } }
+  }`;
+  }
   for (let q = 0; q < RG4; q++) body.push(`let gv${q} = vec4<f32>(g${4 * q}, g${4 * q + 1}, g${4 * q + 2}, g${4 * q + 3});`);
   for (let i = 0; i < rU; i++) {
     for (let q = 0; q < RG4; q++) body.push(`acc[${i * RG4 + q}] = fma(vec4<f32>(u${i}), gv${q}, acc[${i * RG4 + q}]);`);
@@ -158,8 +179,9 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
   }`;
 
   const v4 = (vec: boolean): string => (vec ? 'vec4<f32>' : 'f32');
-  const { decl, kinds } = wgslGemmBindings(v4(uIsA ? v.uVec : v.gVec), v4(uIsA ? v.gVec : v.uVec), 'f32', v.epilogue);
-  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}`;
+  if (v.rowSums && v.epilogue) throw new Error(`matmul: row sums with an epilogue are not supported (${key})`);
+  const { decl, kinds } = wgslGemmBindings(v4(uIsA ? v.uVec : v.gVec), v4(uIsA ? v.gVec : v.uVec), 'f32', v.epilogue, v.rowSums);
+  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}${v.rowSums ? '_rowsums' : ''}`;
   return kernel(
     name,
     /* wgsl */ `
@@ -175,10 +197,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let g0 = ${gOrigin} + lid.x * ${rG}u;
   ${setup.join('\n  ')}
   var acc: array<vec4<f32>, ${rU * RG4}>;
+  ${v.rowSums ? `var rs: array<f32, ${aLines}>;` : ''}
   for (var k = 0u; k < p.K; k++) {
     ${body.join('\n    ')}
   }
   ${store}
+  ${sums}
 }`,
     kinds,
   );

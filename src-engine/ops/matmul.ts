@@ -251,15 +251,23 @@ interface GemmArgs {
   tB: boolean;
   act: Activation;
   alpha: number;
+  /** Also write the row sums of op(A), [batch, M] (direct kernel only: see usesDirectGemm). */
+  rowSums?: Tensor;
+}
+
+/** Whether GEMMs on this engine run the direct kernel (CPU adapters by default). */
+function usesDirectGemm(engine: Engine): boolean {
+  return engine.isSoftware ? MATMUL_FLAGS.direct.software : MATMUL_FLAGS.direct.gpu;
 }
 
 /** Records one GEMM dispatch (no autodiff, no checks). */
 function gemm(engine: Engine, g: GemmArgs): void {
   if (g.out.size === 0) return;
-  if (engine.isSoftware ? MATMUL_FLAGS.direct.software : MATMUL_FLAGS.direct.gpu) {
+  if (usesDirectGemm(engine)) {
     gemmDirect(engine, g);
     return;
   }
+  if (g.rowSums) throw new Error('gemm: row sums need the direct kernel');
   // Small outputs waste most of a 64×64 tile: use 32×32 there.
   const small = g.M <= 32 || g.N <= 32 || g.M * g.N * g.batch < 64 * 64 * 8;
   const big = MATMUL_FLAGS.tile === 'auto' ? !small : MATMUL_FLAGS.tile !== 32;
@@ -303,10 +311,13 @@ function gemmDirect(engine: Engine, g: GemmArgs): void {
   const [uOk, gOk] = swap ? [bOk, aOk] : [aOk, bOk];
   const vec = MATMUL_FLAGS.directVec;
   const v: MatmulDirectVariant = { tA: g.tA, tB: g.tB, swap, epilogue, wg, rU, rG, uVec: vec && adj.u && uOk && rU % 4 === 0, gVec: vec && adj.g && gOk };
+  if (g.rowSums) v.rowSums = true;
   const { TM, TN } = directTile(v);
   const tilesM = Math.ceil(g.M / TM);
   const tilesN = Math.ceil(g.N / TN);
-  engine.run(MATMUL_DIRECT(JSON.stringify(v)), gemmBuffers(engine, g, epilogue), gemmParams(g, tilesM, tilesN, 0), tilesM * tilesN * g.batch);
+  const bufs = gemmBuffers(engine, g, epilogue);
+  if (g.rowSums) bufs.push(g.rowSums);
+  engine.run(MATMUL_DIRECT(JSON.stringify(v)), bufs, gemmParams(g, tilesM, tilesN, 0), tilesM * tilesN * g.batch);
 }
 
 export interface MatmulOptions {
@@ -407,8 +418,17 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null = null, act: Activ
     const gx2 = x.requiresGrad ? matmul(dz2, W) : null; // [rows, in]
     const gx = gx2 ? gx2.view(x.shape) : null; // [..., in]
     gx2?.dispose();
-    const gW = W.requiresGrad ? matmul(dz2, x2, { transposeA: true }) : null; // [out, in]
-    const gb = b?.requiresGrad ? sum(dz2, 0) : null; // [out]
+    let gW: Tensor | null = null; // [out, in]
+    let gb: Tensor | null = null; // [out]
+    if (W.requiresGrad && b?.requiresGrad && usesDirectGemm(x.engine)) {
+      // dW = dzᵀ·x and db = Σ dz (the row sums of dzᵀ) in one dispatch.
+      gW = empty(x.engine, [outF, inF]);
+      gb = empty(x.engine, [outF]);
+      gemm(x.engine, { a: dz2, b: x2, out: gW, rowSums: gb, M: outF, N: inF, K: rows, batch: 1, aBatch: 0, bBatch: 0, tA: true, tB: false, act: 'none', alpha: 0 });
+    } else {
+      gW = W.requiresGrad ? matmul(dz2, x2, { transposeA: true }) : null;
+      gb = b?.requiresGrad ? sum(dz2, 0) : null;
+    }
     dz2.dispose();
     x2.dispose();
     if (dz !== g) dz.dispose();

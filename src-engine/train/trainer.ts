@@ -127,8 +127,10 @@ export class Trainer {
       // Captured for a step plan: everything up to the metrics (see train/step-plans.ts).
       if (capturing) this.engine.beginCapture();
       try {
-        const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
+        // Labels first: both uploads then precede any recorded command, so both are plain
+        // queue writes (an upload after a dispatch goes through a staging buffer made per call).
         const y = labelsToTensor(this.engine, batch.labels); // [B]
+        const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
         const logits = this.model.forward(x, { training: true }); // [B, classes]
         const rowLoss = crossEntropy(logits, y, { labelSmoothing: this.opts.labelSmoothing, reduction: 'none' }); // [B]
         // p.grad for every parameter: backward of mean(rowLoss), seeded at the rows (saves the mean's
@@ -149,7 +151,7 @@ export class Trainer {
   /** A step from a plan: uploads and the recorded forward/backward, then the optimizer as usual. */
   private replayStep(plan: StepPlan, batch: ImageBatch, lr: number, opt: StepOptions): void {
     tidy(() => {
-      plan.replay([batch.images, batch.labels]);
+      plan.replay([batch.labels, batch.images]);
       noGrad(() => this.update(lr, opt));
     });
     this.plans.replays++;

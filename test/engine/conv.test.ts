@@ -151,6 +151,11 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
   ];
   for (const c of cases) it(c.name, () => checkAnalytic(c));
 
+  it('took the bias gradients from the weight-grad kernel (row sums of dY)', async () => {
+    const e = await getEngine();
+    expect(e.compiledKernels().some((k) => /^convd_dw_\d+x\d+_rowsums$/.test(k))).toBe(true);
+  });
+
   it('ran the valid-tap input-grad for the unpadded layers', async () => {
     const e = await getEngine();
     expect(e.compiledKernels()).toEqual(expect.arrayContaining([expect.stringMatching(/^convd_dxv_4x32$/), expect.stringMatching(/^convd_dxv_8x32$/), expect.stringMatching(/^convd_dxv_16x64$/)]));

@@ -67,6 +67,24 @@ describe('matmul forward', () => {
         });
       }
       it('linear with bias + GELU epilogue and its gradients vs the analytic reference', () => checkLinearGelu(mode));
+      it('linear bias gradient on odd sizes (direct: the row sums of the weight-grad GEMM)', async () => {
+        const e = await getEngine();
+        for (const [N, I, O] of [[37, 19, 11], [5, 3, 70]]) {
+          const x = randArray(N * I, 50 + N);
+          const W = randArray(O * I, 51 + N);
+          const g = randArray(N * O, 52 + N);
+          const xt = fromTypedArray(e, x, [N, I]);
+          const Wt = fromTypedArray(e, W, [O, I]);
+          const bt = fromTypedArray(e, new Float32Array(O), [O]);
+          Wt.requiresGrad = bt.requiresGrad = true;
+          backward(linear(xt, Wt, bt), fromTypedArray(e, g, [N, O]));
+          expectClose(await Wt.grad!.read(), matmulRef(g, x, 1, 1, O, I, N, true, false), TOL, `dW ${N}×${I}×${O}`);
+          const db = new Float64Array(O);
+          g.forEach((v, i) => (db[i % O] += v));
+          expectClose(await bt.grad!.read(), db, TOL, `db ${N}×${I}×${O}`);
+        }
+        if (mode !== 'tiled') expect(e.compiledKernels().some((k) => /^matmuld_tn_.*_rowsums$/.test(k))).toBe(true);
+      });
       if (mode !== 'tiled') {
         it('the aligned cases above read adjacent operand lines as vec4 (and the odd ones one by one)', async () => {
           const names = (await getEngine()).compiledKernels().filter((k) => k.startsWith('matmuld_'));
