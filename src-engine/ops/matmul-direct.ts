@@ -43,6 +43,12 @@ export interface MatmulDirectVariant {
    * its weight gradient: one dispatch fewer). No epilogue with it.
    */
   rowSums?: boolean;
+  /**
+   * Zero C wherever Mk (same shape as C) is not positive: the input-gradient
+   * of a linear layer whose input is a ReLU output arrives already masked
+   * (ops/relu-mask.ts), so the ReLU's own backward pass is skipped. No epilogue with it.
+   */
+  mask?: boolean;
 }
 
 /** Uniforms of both GEMM kernels (filled by gemmParams in matmul.ts). */
@@ -71,15 +77,17 @@ export function wgslGemmOrigin(TM: number, TN: number): string {
  * WGSL bindings of both GEMM kernels, in the order gemmBuffers (matmul.ts)
  * binds them: A, B, [bias], C, [Z], p; element types as given.
  */
-export function wgslGemmBindings(aEl: string, bEl: string, cEl: string, epilogue: boolean, rowSums = false): { decl: string; kinds: BindingKind[] } {
+export function wgslGemmBindings(aEl: string, bEl: string, cEl: string, epilogue: boolean, rowSums = false, mask = false): { decl: string; kinds: BindingKind[] } {
   const b: string[] = [`var<storage, read> A: array<${aEl}>;`, `var<storage, read> B: array<${bEl}>;`];
   if (epilogue) b.push('var<storage, read> bias: array<f32>;');
   b.push(`var<storage, read_write> C: array<${cEl}>;`);
   if (epilogue) b.push(`var<storage, read_write> Z: array<${cEl}>;`);
   if (rowSums) b.push('var<storage, read_write> S: array<f32>;');
+  if (mask) b.push('var<storage, read> Mk: array<f32>;');
   b.push('var<uniform> p: P;');
   const kinds: BindingKind[] = epilogue ? ['read', 'read', 'read', 'write', 'write'] : ['read', 'read', 'write'];
   if (rowSums) kinds.push('write');
+  if (mask) kinds.push('read');
   kinds.push('uniform');
   return { decl: b.map((d, i) => `@group(0) @binding(${i}) ${d}`).join('\n'), kinds };
 }
@@ -171,7 +179,9 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
           if (p.hasBias != 0u) { z += bias[n]; }
           if (p.writeZ != 0u) { Z[cBase + m * p.N + n] = z; }
           C[cBase + m * p.N + n] = epilogue_act(z, p.act, p.alpha);`
-              : 'C[cBase + m * p.N + n] = a4[c];'
+              : v.mask
+                ? 'C[cBase + m * p.N + n] = select(0.0, a4[c], Mk[cBase + m * p.N + n] > 0.0);'
+                : 'C[cBase + m * p.N + n] = a4[c];'
           }
         }
       }
@@ -179,9 +189,9 @@ export const MATMUL_DIRECT = kernelFamily((key: string): Kernel => {
   }`;
 
   const v4 = (vec: boolean): string => (vec ? 'vec4<f32>' : 'f32');
-  if (v.rowSums && v.epilogue) throw new Error(`matmul: row sums with an epilogue are not supported (${key})`);
-  const { decl, kinds } = wgslGemmBindings(v4(uIsA ? v.uVec : v.gVec), v4(uIsA ? v.gVec : v.uVec), 'f32', v.epilogue, v.rowSums);
-  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}${v.rowSums ? '_rowsums' : ''}`;
+  if ((v.rowSums || v.mask) && v.epilogue) throw new Error(`matmul: row sums or a mask with an epilogue are not supported (${key})`);
+  const { decl, kinds } = wgslGemmBindings(v4(uIsA ? v.uVec : v.gVec), v4(uIsA ? v.gVec : v.uVec), 'f32', v.epilogue, v.rowSums, v.mask);
+  const name = `matmuld_${v.tA ? 't' : 'n'}${v.tB ? 't' : 'n'}_${TM}x${TN}${v.uVec || v.gVec ? `_v${v.uVec ? 'u' : ''}${v.gVec ? 'g' : ''}` : ''}${v.epilogue ? '_epilogue' : ''}${v.rowSums ? '_rowsums' : ''}${v.mask ? '_masked' : ''}`;
   return kernel(
     name,
     /* wgsl */ `

@@ -20,6 +20,7 @@ import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS, EPILOGUE_WGS
 import { mapN } from './map.ts';
 import { adjacentLines, directTile, MATMUL_DIRECT, type MatmulDirectVariant, WGSL_GEMM_P, wgslGemmBindings, wgslGemmOrigin } from './matmul-direct.ts';
 import { broadcastTo, sum, sumToShape } from './reduce.ts';
+import { isReluMasked, isReluOutput, markReluMasked, markReluOutput } from './relu-mask.ts';
 
 /**
  * Tuning knobs (TF.js-style flags, kept in one place). Measured on Mesa
@@ -253,6 +254,8 @@ interface GemmArgs {
   alpha: number;
   /** Also write the row sums of op(A), [batch, M] (direct kernel only: see usesDirectGemm). */
   rowSums?: Tensor;
+  /** Zero the output wherever this tensor (same size) is not positive (direct kernel only). */
+  mask?: Tensor;
 }
 
 /** Whether GEMMs on this engine run the direct kernel (CPU adapters by default). */
@@ -267,7 +270,7 @@ function gemm(engine: Engine, g: GemmArgs): void {
     gemmDirect(engine, g);
     return;
   }
-  if (g.rowSums) throw new Error('gemm: row sums need the direct kernel');
+  if (g.rowSums || g.mask) throw new Error('gemm: row sums and masks need the direct kernel');
   // Small outputs waste most of a 64×64 tile: use 32×32 there.
   const small = g.M <= 32 || g.N <= 32 || g.M * g.N * g.batch < 64 * 64 * 8;
   const big = MATMUL_FLAGS.tile === 'auto' ? !small : MATMUL_FLAGS.tile !== 32;
@@ -312,11 +315,13 @@ function gemmDirect(engine: Engine, g: GemmArgs): void {
   const vec = MATMUL_FLAGS.directVec;
   const v: MatmulDirectVariant = { tA: g.tA, tB: g.tB, swap, epilogue, wg, rU, rG, uVec: vec && adj.u && uOk && rU % 4 === 0, gVec: vec && adj.g && gOk };
   if (g.rowSums) v.rowSums = true;
+  if (g.mask) v.mask = true;
   const { TM, TN } = directTile(v);
   const tilesM = Math.ceil(g.M / TM);
   const tilesN = Math.ceil(g.N / TN);
   const bufs = gemmBuffers(engine, g, epilogue);
   if (g.rowSums) bufs.push(g.rowSums);
+  if (g.mask) bufs.push(g.mask);
   engine.run(MATMUL_DIRECT(JSON.stringify(v)), bufs, gemmParams(g, tilesM, tilesN, 0), tilesM * tilesN * g.batch);
 }
 
@@ -410,14 +415,21 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null = null, act: Activ
   const res = record('linear', inputs, out, (g) => {
     // [rows, out] gradient of the pre-activation
     const dz =
-      act === 'none'
+      act === 'none' || (act === 'relu' && isReluMasked(g, out))
         ? g
         : mapN(x.engine, def.grad('a', 'b', 'c', 's.x'), [g, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
     const dz2 = dz.view([rows, outF]); // [rows, out]
     const x2 = x.view([rows, inF]); // [rows, in]
-    const gx2 = x.requiresGrad ? matmul(dz2, W) : null; // [rows, in]
+    let gx2: Tensor | null = null; // [rows, in]
+    // x a ReLU output: its gradient leaves already masked, and the ReLU's backward skips its pass (relu-mask.ts).
+    const maskGx = x.requiresGrad && isReluOutput(x) && usesDirectGemm(x.engine);
+    if (maskGx) {
+      gx2 = empty(x.engine, [rows, inF]);
+      gemm(x.engine, { a: dz2, b: W, out: gx2, mask: x2, M: rows, N: inF, K: outF, batch: 1, aBatch: 0, bBatch: 0, tA: false, tB: false, act: 'none', alpha: 0 });
+    } else if (x.requiresGrad) gx2 = matmul(dz2, W);
     const gx = gx2 ? gx2.view(x.shape) : null; // [..., in]
     gx2?.dispose();
+    if (gx && maskGx) markReluMasked(gx, x);
     let gW: Tensor | null = null; // [out, in]
     let gb: Tensor | null = null; // [out]
     if (W.requiresGrad && b?.requiresGrad && usesDirectGemm(x.engine)) {
@@ -435,5 +447,6 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null = null, act: Activ
     return b ? [gx, gW, gb] : [gx, gW];
   });
   if (z) res.own(z);
+  if (act === 'relu') markReluOutput(res);
   return res;
 }

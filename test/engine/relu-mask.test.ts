@@ -5,9 +5,11 @@
  * whose output the pool does not know to be a ReLU output), including
  * windows whose maximum is exactly 0 (all-negative pre-activations), and
  * the mask must still run when the ReLU output has a second consumer.
+ * Likewise linear(…, relu) → linear: the second layer's input-gradient is
+ * computed masked (direct GEMM) and the first layer's backward skips the mask.
  */
 import { describe, expect, it } from 'vitest';
-import { add, backward, conv2d, type Engine, fromTypedArray, maxPool2d, mul, relu, sum, type Tensor } from '../../src-engine/index.ts';
+import { add, backward, conv2d, type Engine, fromTypedArray, linear, maxPool2d, mul, relu, sum, type Tensor } from '../../src-engine/index.ts';
 import { getEngine, randArray } from './helpers.ts';
 
 interface Grads {
@@ -91,5 +93,63 @@ describe('ReLU mask carried by max-pool gradients', () => {
     expect(fused.dx).toEqual(plain.dx);
     expect(fused.dw).toEqual(plain.dw);
     expect(fused.db).toEqual(plain.db);
+  });
+});
+
+/** linear(…, relu) (fused, or linear then a separate ReLU) → linear; loss Σ out·g [+ Σ h·k]. */
+async function runLinear(e: Engine, fused: boolean, secondConsumer = false): Promise<Grads & { dW2: Float32Array }> {
+  const x = fromTypedArray(e, randArray(7 * 9, 11), [7, 9]);
+  const W1 = fromTypedArray(e, randArray(12 * 9, 12, -0.5, 0.5), [12, 9]);
+  // Biases of −3 on some units: those are 0 after the ReLU for every row.
+  const b1 = fromTypedArray(e, Float32Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? -3 : 0.1 * i - 0.5)), [12]);
+  const W2 = fromTypedArray(e, randArray(5 * 12, 13, -0.5, 0.5), [5, 12]);
+  const b2 = fromTypedArray(e, randArray(5, 14), [5]);
+  for (const t of [x, W1, b1, W2, b2]) t.requiresGrad = true;
+  const made: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => (made.push(t), t);
+  try {
+    const h = keep(fused ? linear(x, W1, b1, 'relu') : relu(keep(linear(x, W1, b1))));
+    const out = keep(linear(h, W2, b2));
+    let loss = keep(sum(keep(mul(out, keep(fromTypedArray(e, randArray(out.size, 15), out.shape))))));
+    if (secondConsumer) loss = keep(add(loss, keep(sum(keep(mul(h, keep(fromTypedArray(e, randArray(h.size, 16), h.shape))))))));
+    let backwardMaps = 0;
+    const original = e.run.bind(e);
+    e.run = (kernel, buffers, params, workgroups): void => {
+      if (kernel.name.startsWith('map')) backwardMaps++;
+      original(kernel, buffers, params, workgroups);
+    };
+    try {
+      backward(loss);
+    } finally {
+      e.run = original;
+    }
+    return { dx: await x.grad!.read(), dw: await W1.grad!.read(), db: await b1.grad!.read(), dW2: await W2.grad!.read(), backwardMaps };
+  } finally {
+    for (const t of [x, W1, b1, W2, b2, ...made]) t.dispose();
+  }
+}
+
+describe('ReLU mask carried by the input-gradient of a linear layer', () => {
+  it('gives bit-identical gradients to the unfused path and skips one mask pass', async () => {
+    const e = await getEngine();
+    const fused = await runLinear(e, true);
+    const plain = await runLinear(e, false);
+    expect(fused.dx).toEqual(plain.dx);
+    expect(fused.dw).toEqual(plain.dw);
+    expect(fused.db).toEqual(plain.db);
+    expect(fused.dW2).toEqual(plain.dW2);
+    expect(fused.db[1]).toBe(0); // a unit that is always off gets no gradient
+    expect(fused.backwardMaps).toBe(plain.backwardMaps - 1);
+    expect(e.compiledKernels().some((k) => /_masked$/.test(k))).toBe(true);
+  });
+
+  it('with a second consumer of the ReLU output: equal gradients, the mask runs as usual', async () => {
+    const e = await getEngine();
+    const fused = await runLinear(e, true, true);
+    const plain = await runLinear(e, false, true);
+    expect(fused.dx).toEqual(plain.dx);
+    expect(fused.dw).toEqual(plain.dw);
+    expect(fused.db).toEqual(plain.db);
+    expect(fused.backwardMaps).toBe(plain.backwardMaps);
   });
 });
