@@ -2,9 +2,9 @@
  * One training step and the GPU-side bookkeeping around it.
  *
  *   step(batch, lr):  upload uint8 pixels → unpack to [B, C, H, W] f32 →
- *                     forward (training) → per-example cross-entropy (label
- *                     smoothing optional) → backward of the mean → metrics added
- *                     on the GPU → (every N steps) per-parameter gradient
+ *                     forward (training) → loss head: cross-entropy (label
+ *                     smoothing optional), its gradient and the metric sums
+ *                     in one dispatch → backward → (every N steps) per-parameter gradient
  *                     norms → optimizer step (clipping inside it when its
  *                     config says so) → grads freed → one submit.
  *
@@ -23,11 +23,11 @@ import type { Engine } from '../core/engine.ts';
 import { EngineError } from '../core/errors.ts';
 import type { Capture, StepPlan } from '../core/step-plan.ts';
 import { backward, noGrad, tidy, zeroGrad } from '../core/tape.ts';
-import { full, type Tensor } from '../core/tensor.ts';
-import { crossEntropy } from '../ops/losses.ts';
+import type { Tensor } from '../core/tensor.ts';
 import type { Optimizer } from '../optim/base.ts';
 import { gradNorms } from '../optim/clip.ts';
 import { imagesToTensor, labelsToTensor } from './input.ts';
+import { lossHead } from './loss-head.ts';
 import { MetricAccumulator, metricMeans, type MetricSums } from './metrics.ts';
 import { StepPlans } from './step-plans.ts';
 
@@ -91,8 +91,6 @@ export class Trainer {
   private readonly params: Map<string, Tensor>;
   private readonly opts: Required<TrainerOptions>;
   private norms: Tensor | null = null;
-  /** [B] of 1/B: d mean(rowLoss) / d rowLoss, kept between steps (remade when the batch size changes). */
-  private meanSeed: Tensor | null = null;
   /** Recorded steps replayed instead of running the model's JavaScript again. */
   readonly plans: StepPlans;
   private inFlight: Array<Promise<unknown>> = [];
@@ -120,7 +118,6 @@ export class Trainer {
       return;
     }
     zeroGrad(this.params.values()); // a failed earlier step (or a dropped plan) may have left some
-    const seed = this.seedFor(B); // before any capture: made once per batch size, not part of the step's work
     const capturing = this.plans.shouldCapture(B, !!opt.gradNorms);
     let captured: Capture | null = null;
     tidy(() => {
@@ -132,18 +129,17 @@ export class Trainer {
         const y = labelsToTensor(this.engine, batch.labels); // [B]
         const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
         const logits = this.model.forward(x, { training: true }); // [B, classes]
-        const rowLoss = crossEntropy(logits, y, { labelSmoothing: this.opts.labelSmoothing, reduction: 'none' }); // [B]
-        // p.grad for every parameter: backward of mean(rowLoss), seeded at the rows (saves the mean's
-        // forward, the scalar seed and the mean's backward: three dispatches per step).
-        backward(rowLoss, seed);
-        noGrad(() => this.metrics.add(rowLoss, logits, y));
+        // Cross-entropy, its gradient for the batch mean and the metric sums in one dispatch
+        // (train/loss-head.ts); then p.grad for every parameter.
+        const dLogits = lossHead(this.engine, logits, y, this.metrics.acc, this.opts.labelSmoothing); // [B, classes]
+        backward(logits, dLogits);
       } finally {
         if (capturing) captured = this.engine.endCapture();
       }
       noGrad(() => this.update(lr, opt));
     });
     // A plan made from this step keeps its gradients (it rewrites them in place every replay).
-    const planned = captured !== null && this.plans.afterCapture(captured, B, this.params.values(), [this.metrics.acc, seed]);
+    const planned = captured !== null && this.plans.afterCapture(captured, B, this.params.values(), [this.metrics.acc]);
     if (!planned) zeroGrad(this.params.values());
     this.endStep();
   }
@@ -172,14 +168,6 @@ export class Trainer {
     this.steps++;
     this.inFlight.push(this.engine.device.queue.onSubmittedWorkDone());
     this.checkMemory();
-  }
-
-  private seedFor(B: number): Tensor {
-    if (this.meanSeed?.size !== B) {
-      this.meanSeed?.dispose();
-      this.meanSeed = full(this.engine, [B], 1 / B).keep(); // [B]
-    }
-    return this.meanSeed;
   }
 
   private checkMemory(): void {
@@ -231,8 +219,6 @@ export class Trainer {
     zeroGrad(this.params.values()); // a plan's gradients
     this.norms?.dispose();
     this.norms = null;
-    this.meanSeed?.dispose();
-    this.meanSeed = null;
     this.metrics.dispose();
   }
 }
