@@ -30,7 +30,7 @@
 import { kernel, kernelFamily, Params, WGSL_MAIN_1D, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import type { ConvGeom } from './conv-wgsl.ts';
-import { sum } from './reduce.ts';
+import { sum, sumRows2 } from './reduce.ts';
 
 /**
  * Knobs, measured on lavapipe (isolated replays, configurations interleaved
@@ -193,11 +193,10 @@ export function convWeightGradShifted(x: Tensor, dy: Tensor, g: ConvGeom, withBi
     .u32(g.kH).u32(g.kW).u32(slices).u32(L).u32(EQ);
   engine.run(DW(`${R}x${KW}`), [xs, dy, part, partB], params, Math.ceil(E / 64));
   xs.dispose();
-  const s = sum(part, 0); // [O·C·kH·kW]
+  const [s, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·C·kH·kW], [O]
   part.dispose();
+  partB.dispose();
   const dw = s.view([g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW]
   s.dispose();
-  const db = withBias ? sum(partB, 0) : null; // [O]
-  partB.dispose();
   return { dw, db };
 }

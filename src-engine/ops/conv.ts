@@ -34,7 +34,7 @@ import { convWeightGradShifted, useShifted } from './conv-shifted.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvGeom, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
 import { isReluMasked, markReluOutput } from './relu-mask.ts';
-import { sum } from './reduce.ts';
+import { sum, sumRows2 } from './reduce.ts';
 import { reshape } from './shape.ts';
 
 type Pair = number | readonly [number, number];
@@ -374,24 +374,18 @@ function convWeightGrad(x: Tensor, dy: Tensor, g: Geom, wShape: readonly number[
   const rowSums = withBias && K > 0; // (the weight-grad always runs the direct kernel)
   const partB = rowSums ? empty(engine, splits === 1 ? [g.O] : [splits, g.O]) : null; // [splits, O]
   const extra = { splits, kChunk, rowSums };
-  let dw: Tensor;
   if (splits === 1) {
-    dw = empty(engine, wShape); // [O, Cg, kH, kW]
+    const dw = empty(engine, wShape); // [O, Cg, kH, kW]
     convGemm(engine, 'dw', g, partB ? [x, dy, v4(dw), partB] : [x, dy, v4(dw)], extra);
-  } else {
-    const part = empty(engine, [splits, g.O * Nc]); // [splits, O·Cg·kH·kW]
-    convGemm(engine, 'dw', g, partB ? [x, dy, v4(part), partB] : [x, dy, v4(part)], extra);
-    const s = sum(part, 0); // [O·Cg·kH·kW]
-    part.dispose();
-    dw = s.view(wShape); // [O, Cg, kH, kW]
-    s.dispose();
+    return { dw, db: partB };
   }
-  let db: Tensor | null = null;
-  if (partB && splits === 1) db = partB;
-  else if (partB) {
-    db = sum(partB, 0); // [O]
-    partB.dispose();
-  }
+  const part = empty(engine, [splits, g.O * Nc]); // [splits, O·Cg·kH·kW]
+  convGemm(engine, 'dw', g, partB ? [x, dy, v4(part), partB] : [x, dy, v4(part)], extra);
+  const [s, db] = partB ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·Cg·kH·kW], [O]
+  part.dispose();
+  partB?.dispose();
+  const dw = s.view(wShape); // [O, Cg, kH, kW]
+  s.dispose();
   return { dw, db };
 }
 

@@ -125,6 +125,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   );
 });
 
+/*
+ * reduce_sum_col2: the col kernel's sum over R for two [R, n1] and [R, n2]
+ * matrices at once (I = n, O = 1): invocation t < n1 sums column t of a,
+ * n1 ≤ t < n1 + n2 column t − n1 of b. Same order of additions as two
+ * reduce_sum_col dispatches, one dispatch fewer. 1-D, folded.
+ */
+const COL2 = kernel(
+  'reduce_sum_col2',
+  /* wgsl */ `
+struct P { n1: u32, n2: u32, R: u32 }
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> outA: array<f32>;
+@group(0) @binding(3) var<storage, read_write> outB: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let t = wg_linear(wid, nwg) * 64u + lid;
+  if (t < p.n1) {
+    var acc = 0.0;
+    for (var r = 0u; r < p.R; r++) { acc += a[r * p.n1 + t]; }
+    outA[t] = acc;
+  } else if (t < p.n1 + p.n2) {
+    let i = t - p.n1;
+    var acc = 0.0;
+    for (var r = 0u; r < p.R; r++) { acc += b[r * p.n2 + i]; }
+    outB[i] = acc;
+  }
+}`,
+  ['read', 'read', 'write', 'write', 'uniform'],
+);
+
+/**
+ * Column sums of a [R, n1] and b [R, n2] in one dispatch (no autodiff):
+ * the partial sums of a split weight-grad and of its bias gradient.
+ */
+export function sumRows2(a: Tensor, b: Tensor): [Tensor, Tensor] {
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0] || a.dtype !== 'f32' || b.dtype !== 'f32') {
+    throw new ShapeError('sumRows2', 'expects two float32 matrices with the same number of rows', [a.shape, b.shape]);
+  }
+  const [R, n1] = a.shape;
+  const n2 = b.shape[1];
+  const outA = empty(a.engine, [n1]); // [n1]
+  const outB = empty(a.engine, [n2]); // [n2]
+  if (n1 + n2 > 0) a.engine.run(COL2, [a, b, outA, outB], new Params().u32(n1).u32(n2).u32(R), Math.ceil((n1 + n2) / 64));
+  return [outA, outB];
+}
+
 interface RawReduce {
   values: Tensor; // [reducedShape(keepDims)]
   args: Tensor | null; // same shape, i32: flat index inside the reduced block

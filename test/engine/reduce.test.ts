@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from '../../src-engine/index.ts';
 import { checkForwardBackward, expectClose, getEngine, randArray, sizeOf } from './helpers.ts';
 import { argmaxRef, maxRef, meanRef, sumRef, varianceRef } from './reference/reduce.ts';
+import { sumRows2 } from '../../src-engine/ops/reduce.ts';
 
 const FWD = { rtol: 1e-5, atol: 1e-6 };
 const BWD = { rtol: 1e-3, atol: 1e-4 };
@@ -147,5 +148,21 @@ describe('sum / mean / max / variance over any axes', () => {
     const g = E.fromTypedArray(e, Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
     expect(Array.from(await E.sumToShape(g, [3, 1]).read())).toEqual(Array.from(sumRef(await g.read(), [2, 3, 4], [0, 2]).data));
     expect(E.sumToShape(g, [2, 3, 4])).toBe(g);
+  });
+});
+
+describe('sumRows2 (split weight-grad and bias partial sums in one dispatch)', () => {
+  it('sums the columns of two matrices with the same row count, as two sum(·, 0) would', async () => {
+    const e = await getEngine();
+    for (const [R, n1, n2] of [[25, 2400, 16], [203, 150, 6], [1, 70, 3]]) {
+      const a = E.fromTypedArray(e, randArray(R * n1, R + n1), [R, n1]);
+      const b = E.fromTypedArray(e, randArray(R * n2, R + n2), [R, n2]);
+      const [sa, sb] = sumRows2(a, b);
+      expect(await sa.read()).toEqual(await E.sum(a, 0).read()); // same order of additions
+      expect(await sb.read()).toEqual(await E.sum(b, 0).read());
+      expectClose(await sb.read(), sumRef(await b.read(), [R, n2], [0]).data, { rtol: 1e-5, atol: 1e-5 }, `${R}×${n2}`);
+      for (const t of [a, b, sa, sb]) t.dispose();
+    }
+    expect(() => sumRows2(E.zeros(e, [2, 3]), E.zeros(e, [3, 3]))).toThrow(E.ShapeError);
   });
 });
