@@ -148,3 +148,11 @@ fn dm(n: u32, d: u32) -> vec2<u32> {
   return vec2<u32>(q, n - q * d);
 }
 `;
+
+/**
+ * WGSL is_nan(v): tested on the bits. Compilers may assume no NaNs and fold
+ * `v != v` to false (lavapipe does).
+ */
+export const WGSL_IS_NAN = /* wgsl */ `
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+`;

@@ -19,6 +19,7 @@ import { noGrad } from '../core/tape.ts';
 import { fromTypedArray, full, type Tensor } from '../core/tensor.ts';
 import { type Activation, activate, defaultAlpha } from '../ops/activations.ts';
 import { conv2d } from '../ops/conv.ts';
+import { conv2dReluPool } from '../ops/conv-pool.ts';
 import { dropout } from '../ops/dropout.ts';
 import { add, addScalar } from '../ops/elementwise.ts';
 import { linear } from '../ops/matmul.ts';
@@ -232,6 +233,13 @@ class GraphModel implements Model {
       const spec = layers[j];
       const next = layers[j + 1];
       const path = `${prefix}.${j}`;
+      // conv → ReLU → 2×2/2 max-pool: the pool folded into the conv's forward kernel (ops/conv-pool.ts).
+      const after = layers[j + 2];
+      if (!ctx.capture && spec.type === 'conv2d' && next?.type === 'activation' && next.kind === 'relu' && after?.type === 'maxpool2d' && isPool2x2(after)) {
+        h = conv2dReluPool(h, this.param(`${path}.weight`), spec.bias ? this.param(`${path}.bias`) : null, convOptions(spec));
+        j += 2;
+        continue;
+      }
       // conv/linear followed by an activation: one kernel with a fused epilogue.
       if (!ctx.capture && next?.type === 'activation' && (spec.type === 'conv2d' || spec.type === 'linear')) {
         h = this.runLayer(spec, h, path, ctx, next.kind, next.alpha ?? defaultAlpha(next.kind));
@@ -251,14 +259,7 @@ class GraphModel implements Model {
       case 'normalize':
         return normalizePixels(x, this.normalizer!); // [N, C, H, W]
       case 'conv2d':
-        return conv2d(x, p('weight'), spec.bias ? p('bias') : null, {
-          stride: asPair(spec.stride),
-          padding: asPair(spec.padding),
-          dilation: asPair(spec.dilation),
-          groups: spec.groups,
-          activation: act,
-          alpha,
-        }); // [N, O, Ho, Wo]
+        return conv2d(x, p('weight'), spec.bias ? p('bias') : null, { ...convOptions(spec), activation: act, alpha }); // [N, O, Ho, Wo]
       case 'linear':
         return linear(x, p('weight'), spec.bias ? p('bias') : null, act, alpha); // [N, (T,) out]
       case 'batchnorm':
@@ -341,4 +342,17 @@ class GraphModel implements Model {
 /** Builds a model from a (parsed) graph: parameters initialised with the seed, ready to train. */
 export function buildModel(engine: Engine, graph: ModelGraph, opt: BuildOptions): Model {
   return new GraphModel(engine, graph, opt.seed);
+}
+
+/** A conv2d layer's stride, padding, dilation and groups as conv2d options. */
+function convOptions(spec: Extract<LayerSpec, { type: 'conv2d' }>): { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number | undefined } {
+  return { stride: asPair(spec.stride), padding: asPair(spec.padding), dilation: asPair(spec.dilation), groups: spec.groups };
+}
+
+/** Whether a max-pool layer is the plain 2×2, stride 2, unpadded one. */
+function isPool2x2(spec: Extract<LayerSpec, { type: 'maxpool2d' }>): boolean {
+  const [kH, kW] = asPair(spec.kernel);
+  const [sH, sW] = asPair(spec.stride ?? spec.kernel);
+  const [pH, pW] = asPair(spec.padding);
+  return kH === 2 && kW === 2 && sH === 2 && sW === 2 && pH === 0 && pW === 0;
 }

@@ -14,7 +14,7 @@
  *                  load per element, two barriers per slice).
  * Both share the column set-up, the B gather and the stores below.
  */
-import { kernel, kernelFamily, WGSL_DIVMOD, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { kernel, kernelFamily, WGSL_DIVMOD, WGSL_IS_NAN, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
 import { EPILOGUE_WGSL } from './activations.ts';
 
 export type ConvMode = 'fwd' | 'dx' | 'dw';
@@ -36,6 +36,12 @@ export interface ConvDirectVariant {
   inb?: boolean;
   /** dw: also write S[split, o] = Σ dY[o] over the split's positions (the bias gradient's partial sums). */
   rowSums?: boolean;
+  /**
+   * fwd followed by a 2×2/2 max-pool (conv-pool.ts): columns are the four
+   * cells of each pooled output (rN a multiple of 4), the store writes the
+   * window's maximum and its argmax instead of the conv output.
+   */
+  pool2?: boolean;
   wg: number;
   rM: number;
   rN: number;
@@ -72,7 +78,8 @@ struct P { N: u32, C: u32, H: u32, W: u32,
            K: u32, tilesM: u32, tilesN: u32, splits: u32,
            kChunk: u32, act: u32, alpha: f32, hasBias: u32,
            writeZ: u32, bk: u32, kHW: u32, HoWo: u32,
-           HW: u32, Mp4: u32 }`;
+           HW: u32, Mp4: u32, Wp: u32, Np: u32,
+           HpWp: u32 }`;
 
 
 
@@ -105,6 +112,52 @@ function columnState(mode: ConvMode, rN: number): string {
     }
   }
   return out.join('\n  ');
+}
+
+/**
+ * WGSL (fwd, pool2): column state as columnState, for columns that are the
+ * cells (0,0) (0,1) (1,0) (1,1) of pooled outputs pn = column / 4, pooled
+ * output q of the invocation at (pimg_q, ph_q, pw_q).
+ */
+function pooledColumnState(rN: number): string {
+  const out: string[] = [`let pn0 = (n0 + tx * ${rN}u) / 4u;`];
+  for (let q = 0; q < rN / 4; q++) {
+    out.push(`let pd_${q} = dm(pn0 + ${q}u, p.HpWp); let pe_${q} = dm(pd_${q}.y, p.Wp);`);
+    out.push(`let pimg_${q} = pd_${q}.x; let ph_${q} = pe_${q}.x; let pw_${q} = pe_${q}.y; let pok_${q} = pn0 + ${q}u < p.Np;`);
+    for (let c = 0; c < 4; c++) {
+      const j = 4 * q + c;
+      out.push(`let ok_${j} = pok_${q};`);
+      out.push(`let ch_${j} = i32((2u * ph_${q} + ${c >> 1}u) * p.sH) - p.pH; let cw_${j} = i32((2u * pw_${q} + ${c & 1}u) * p.sW) - p.pW;`);
+      out.push(`let cb_${j} = i32((pimg_${q} * p.C + grp * p.Cg) * p.HW) + ch_${j} * i32(p.W) + cw_${j};`);
+    }
+  }
+  return out.join('\n  ');
+}
+
+/**
+ * WGSL (fwd, pool2): bias + activation of the four cells of each pooled
+ * output, then their maximum and its argmax (as pool.ts maxpool2_fwd4 over a
+ * ReLU output: scan order, NaN wins, no argmax when the maximum is not
+ * positive), stored at [img, o, ph, pw]; the argmax as oh·Wo + ow.
+ */
+function pooledStore(rM: number, rN: number): string {
+  const RN4 = rN / 4;
+  const s: string[] = [];
+  s.push(`for (var i = 0u; i < ${rM}u; i++) { let m = m0 + i; if (m >= p.M) { break; }`);
+  s.push('  let bv = select(0.0, bias[min(grp * p.Og + m, arrayLength(&bias) - 1u)], p.hasBias != 0u);');
+  for (let q = 0; q < RN4; q++) {
+    s.push(`  if (pok_${q}) {`);
+    s.push(`    let z4 = acc[i * ${RN4}u + ${q}u] + vec4<f32>(bv); var y4 = z4;`);
+    s.push('    for (var c = 0u; c < 4u; c++) { y4[c] = epilogue_act(z4[c], p.act, p.alpha); }');
+    s.push('    var best = y4.x; var arg = 0u;');
+    s.push('    for (var c = 1u; c < 4u; c++) { if (y4[c] > best || is_nan(y4[c])) { best = y4[c]; arg = c; } }');
+    s.push(`    let o = (pimg_${q} * p.O + grp * p.Og + m) * p.HpWp + ph_${q} * p.Wp + pw_${q};`);
+    s.push('    out[o] = best;');
+    s.push(`    idx[o] = select(-1, i32((2u * ph_${q} + arg / 2u) * p.Wo + 2u * pw_${q} + arg % 2u), best > 0.0);`);
+    s.push('  }');
+  }
+  s.push('}');
+  return s.join('\n  ');
 }
 
 /**
@@ -217,12 +270,12 @@ function storeBlock(mode: ConvMode, rM: number, rN: number, TY: string): string 
  * (`aType`: packed vec4 weights for the tiled kernel, raw weights or dY for
  * the direct one), [fwd: bias], the output, [fwd: Z], [direct: K table].
  */
-function bindingsFor(mode: ConvMode, aType: string, table: boolean, rowSums = false): { decl: string; kinds: Array<'read' | 'write' | 'uniform'> } {
+function bindingsFor(mode: ConvMode, aType: string, table: boolean, rowSums = false, pool2 = false): { decl: string; kinds: Array<'read' | 'write' | 'uniform'> } {
   const names: Array<[string, string, 'read' | 'write']> = [['src', 'array<f32>', 'read']];
   names.push([mode === 'dw' ? 'dy' : 'wa', aType, 'read']);
   if (mode === 'fwd') names.push(['bias', 'array<f32>', 'read']);
-  names.push(['out', 'array<vec4<f32>>', 'write']);
-  if (mode === 'fwd') names.push(['Z', 'array<vec4<f32>>', 'write']);
+  names.push(['out', pool2 ? 'array<f32>' : 'array<vec4<f32>>', 'write']);
+  if (mode === 'fwd') names.push(pool2 ? ['idx', 'array<i32>', 'write'] : ['Z', 'array<vec4<f32>>', 'write']);
   if (rowSums) names.push(['S', 'array<f32>', 'write']);
   if (table) names.push(['ktg', 'array<vec4<i32>>', 'read']);
   const decl = names
@@ -380,11 +433,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * the packed vec4 reads.
  */
 export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
-  const { mode, wg, rM, rN, inb, rowSums } = JSON.parse(key) as ConvDirectVariant;
+  const { mode, wg, rM, rN, inb, rowSums, pool2 } = JSON.parse(key) as ConvDirectVariant;
   if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
   const RN4 = rN / 4;
   if (mode !== 'dw' && (rM % 4 || rowSums)) throw new Error(`conv: unsupported direct tile ${key}`);
-  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true, rowSums);
+  if (pool2 && mode !== 'fwd') throw new Error(`conv: unsupported direct tile ${key}`);
+  const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true, rowSums, pool2);
   const head =
     mode === 'dw'
       ? `let bp = dm(kStart, p.HoWo); var img = bp.x; var pos = bp.y;
@@ -414,19 +468,20 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
   }
   return kernel(
-    `convd_${mode}_${rM}x${wg * rN}${rowSums ? '_rowsums' : ''}`,
+    `convd_${mode}_${rM}x${wg * rN}${rowSums ? '_rowsums' : ''}${pool2 ? '_pool2' : ''}`,
     /* wgsl */ `
 ${WGSL_P}
 ${decl}
 ${mode === 'fwd' ? EPILOGUE_WGSL : ''}
 ${WGSL_WG_LINEAR}
 ${WGSL_DIVMOD}
+${pool2 ? WGSL_IS_NAN : ''}
 @compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   ${WGSL_TILE_ORIGIN(rM, wg * rN)}
   let tx = lid.x;
-  ${columnState(mode, rN)}
+  ${pool2 ? pooledColumnState(rN) : columnState(mode, rN)}
   var acc: array<vec4<f32>, ${rM * RN4}>;
   ${rowSums ? `var rs: array<f32, ${rM}>;` : ''}
   let kok = true;
@@ -434,7 +489,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ${gatherB(mode, rN, inb)}
     ${inner.join('\n    ')}
   }
-  ${storeBlock(mode, rM, rN, '0u')}
+  ${pool2 ? pooledStore(rM, rN) : storeBlock(mode, rM, rN, '0u')}
   ${
     rowSums
       ? `// The bias gradient's partial sums: dY's rows are the same in every column tile; the first writes them.

@@ -145,7 +145,7 @@ ${WGSL_MAIN_1D}
 );
 
 /** The weights of one group as the A operand of fwd (or of dx: transposed), packed [G, K, Mp]. */
-function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
+export function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
   const Cg = g.C / g.G;
   const Og = g.O / g.G;
   const kk = g.kH * g.kW;
@@ -170,12 +170,12 @@ function roundRows(M: number, rows: number): number {
   return Math.min(rows, M <= 4 ? 4 : M <= 8 ? 8 : rows);
 }
 
-function directMaxM(engine: Engine): number {
+export function directMaxM(engine: Engine): number {
   return engine.isSoftware ? CONV_FLAGS.directMaxM.software : CONV_FLAGS.directMaxM.gpu;
 }
 
 /** Binds a tensor as array<vec4<f32>>: pool buffers are 256-byte multiples, so the rounded size exists. */
-function v4(t: Tensor): BufferSource {
+export function v4(t: Tensor): BufferSource {
   return { buffer: t.buffer, byteLength: Math.ceil(t.byteLength / 16) * 16 };
 }
 
@@ -204,18 +204,29 @@ function variantFor(engine: Engine, mode: Mode, M: number, Nc: number): { tiled?
  * weights for fwd / dx, dY for dw); the direct kernel also gets its K table
  * appended here.
  */
-function convGemm(
+export function convGemm(
   engine: Engine,
   mode: Mode,
   g: Geom,
   bufs: Bindable[],
-  extra: { act?: Activation; alpha?: number; hasBias?: boolean; writeZ?: boolean; splits?: number; kChunk?: number; rowSums?: boolean } = {},
+  extra: {
+    act?: Activation;
+    alpha?: number;
+    hasBias?: boolean;
+    writeZ?: boolean;
+    splits?: number;
+    kChunk?: number;
+    rowSums?: boolean;
+    /** fwd then a 2×2/2 max-pool to [N, O, Hp, Wp] (direct kernel only; conv-pool.ts). */
+    pool?: { Hp: number; Wp: number };
+  } = {},
 ): void {
   const Cg = g.C / g.G;
   const Og = g.O / g.G;
   const kHW = g.kH * g.kW;
   const M = mode === 'dx' ? Cg : Og;
-  const Nc = mode === 'fwd' ? g.N * g.Ho * g.Wo : mode === 'dx' ? g.N * g.H * g.W : Cg * kHW;
+  const Np = extra.pool ? g.N * extra.pool.Hp * extra.pool.Wp : 0; // pooled outputs (their four cells are the columns)
+  const Nc = extra.pool ? 4 * Np : mode === 'fwd' ? g.N * g.Ho * g.Wo : mode === 'dx' ? g.N * g.H * g.W : Cg * kHW;
   const K = mode === 'fwd' ? Cg * kHW : mode === 'dx' ? Og * kHW : g.N * g.Ho * g.Wo;
   const v = variantFor(engine, mode, M, Nc);
   const tilesM = Math.ceil(M / v.TM);
@@ -231,9 +242,11 @@ function convGemm(
     .u32(K).u32(tilesM).u32(tilesN).u32(splits)
     .u32(kChunk).u32(EPILOGUE_ACTS.indexOf(extra.act ?? 'none')).f32(extra.alpha ?? 0).u32(extra.hasBias ? 1 : 0)
     .u32(extra.writeZ ? 1 : 0).u32(v.tiled?.bk ?? 0).u32(kHW).u32(g.Ho * g.Wo)
-    .u32(g.H * g.W).u32(Math.ceil(M / 4));
+    .u32(g.H * g.W).u32(Math.ceil(M / 4)).u32(extra.pool?.Wp ?? 0).u32(Np)
+    .u32(extra.pool ? extra.pool.Hp * extra.pool.Wp : 0);
   const groups = tilesM * tilesN * g.G * splits;
   if (v.tiled) {
+    if (extra.pool) throw new Error('convGemm: the pooled forward needs the direct kernel');
     engine.run(CONV(JSON.stringify(v.tiled)), bufs, params, groups);
     return;
   }
@@ -246,6 +259,7 @@ function convGemm(
   const variant: ConvDirectVariant = { ...v.direct! };
   if (inb) variant.inb = true;
   if (extra.rowSums) variant.rowSums = true;
+  if (extra.pool) variant.pool2 = true;
   engine.run(CONV_DIRECT(JSON.stringify(variant)), [...bufs, table], params, groups);
 }
 
@@ -264,6 +278,37 @@ function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: 
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
+  const geom = convGeometry(op, x, w, b, opt);
+  const act = opt.activation ?? 'none';
+  const alpha = opt.alpha ?? defaultAlpha(act);
+  const def = ACTIVATIONS[act];
+  const engine = x.engine;
+
+  const out = empty(engine, [geom.N, geom.O, geom.Ho, geom.Wo]); // [N, O, Ho, Wo]
+  const keepZ = def.needsZ && needsGrad(x, w, b);
+  const z = keepZ ? empty(engine, out.shape) : undefined; // [N, O, Ho, Wo] pre-activation
+  if (out.size > 0) {
+    const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
+    convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? engine.placeholder(0), v4(out), z ? v4(z) : engine.placeholder(1)], { act, alpha, hasBias: !!b, writeZ: !!z });
+    wp.dispose();
+  }
+  const inputs = b ? [x, w, b] : [x, w];
+  const res = record(op, inputs, out, (gy) => {
+    const dz =
+      act === 'none' || (act === 'relu' && isReluMasked(gy, out))
+        ? gy
+        : mapN(engine, def.grad('a', 'b', 'c', 's.x'), [gy, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
+    const grads = convBackward(dz, x, w, b, geom);
+    if (dz !== gy) dz.dispose();
+    return grads;
+  });
+  if (z) res.own(z);
+  if (act === 'relu') markReluOutput(res);
+  return res;
+}
+
+/** Validates conv2d's operands and options; the geometry with Ho, Wo. */
+export function convGeometry(op: string, x: Tensor, w: Tensor, b: Tensor | null, opt: Conv2dOptions): Geom {
   const shapes = b ? [x.shape, w.shape, b.shape] : [x.shape, w.shape];
   if (x.rank !== 4 || w.rank !== 4 || x.dtype !== 'f32' || w.dtype !== 'f32' || (b && b.dtype !== 'f32')) {
     throw new ShapeError(op, 'expects float32 x [N, C, H, W] and w [O, C/groups, kH, kW]', shapes);
@@ -287,45 +332,25 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   if (Ho < 1 || Wo < 1 || kH < 1 || kW < 1) {
     throw new ShapeError(op, `the (dilated) kernel ${kH}×${kW} does not fit the padded input ${H + 2 * pH}×${W + 2 * pW}`, shapes);
   }
-  const geom: Geom = { N, C, H, W, O, Ho, Wo, G, kH, kW, sH, sW, pH, pW, dH, dW };
-  const act = opt.activation ?? 'none';
-  const alpha = opt.alpha ?? defaultAlpha(act);
-  const def = ACTIVATIONS[act];
-  const engine = x.engine;
+  return { N, C, H, W, O, Ho, Wo, G, kH, kW, sH, sW, pH, pW, dH, dW };
+}
 
-  const out = empty(engine, [N, O, Ho, Wo]); // [N, O, Ho, Wo]
-  const keepZ = def.needsZ && needsGrad(x, w, b);
-  const z = keepZ ? empty(engine, out.shape) : undefined; // [N, O, Ho, Wo] pre-activation
-  if (out.size > 0) {
-    const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
-    convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? engine.placeholder(0), v4(out), z ? v4(z) : engine.placeholder(1)], { act, alpha, hasBias: !!b, writeZ: !!z });
-    wp.dispose();
+/** Gradients of x, w (and b) from dz, the gradient of the conv's pre-activation output [N, O, Ho, Wo]. */
+export function convBackward(dz: Tensor, x: Tensor, w: Tensor, b: Tensor | null, geom: Geom): Array<Tensor | null> {
+  const gx = x.requiresGrad ? convInputGrad(dz, w, geom) : null; // [N, C, H, W]
+  let gw: Tensor | null = null; // [O, Cg, kH, kW]
+  let gb: Tensor | null = null; // [O]
+  // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
+  if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
+  else if (w.requiresGrad) ({ dw: gw, db: gb } = convWeightGrad(x, dz, geom, w.shape, !!b?.requiresGrad));
+  if (b?.requiresGrad && !gb) {
+    const v = dz.view([geom.N, geom.O, geom.Ho * geom.Wo]);
+    const s = sum(v, 2); // [N, O]
+    gb = sum(s, 0); // [O]
+    v.dispose();
+    s.dispose();
   }
-  const inputs = b ? [x, w, b] : [x, w];
-  const res = record(op, inputs, out, (gy) => {
-    const dz =
-      act === 'none' || (act === 'relu' && isReluMasked(gy, out))
-        ? gy
-        : mapN(engine, def.grad('a', 'b', 'c', 's.x'), [gy, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
-    const gx = x.requiresGrad ? convInputGrad(dz, w, geom) : null; // [N, C, H, W]
-    let gw: Tensor | null = null; // [O, Cg, kH, kW]
-    let gb: Tensor | null = null; // [O]
-    // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
-    if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
-    else if (w.requiresGrad) ({ dw: gw, db: gb } = convWeightGrad(x, dz, geom, w.shape, !!b?.requiresGrad));
-    if (b?.requiresGrad && !gb) {
-      const v = dz.view([N, O, Ho * Wo]);
-      const s = sum(v, 2); // [N, O]
-      gb = sum(s, 0); // [O]
-      v.dispose();
-      s.dispose();
-    }
-    if (dz !== gy) dz.dispose();
-    return b ? [gx, gw, gb] : [gx, gw];
-  });
-  if (z) res.own(z);
-  if (act === 'relu') markReluOutput(res);
-  return res;
+  return b ? [gx, gw, gb] : [gx, gw];
 }
 
 /**

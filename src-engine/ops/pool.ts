@@ -14,7 +14,7 @@
  * pooling share one pair of kernels (window rule chosen by a uniform).
  */
 import { ShapeError } from '../core/errors.ts';
-import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_MAIN_1D } from '../core/kernel.ts';
+import { kernel, type Kernel, Params, WGSL_DIVMOD, WGSL_IS_NAN, WGSL_MAIN_1D } from '../core/kernel.ts';
 import { record } from '../core/tape.ts';
 import { empty, type Tensor, zeros } from '../core/tensor.ts';
 import { mean } from './reduce.ts';
@@ -110,14 +110,6 @@ fn avg_window(oh: i32, ow: i32, div: ptr<function, f32>) -> vec4<i32> {
  */
 const FOUR_FIRST = 'let d0 = dm(4u * i, p.Ho * p.Wo); let d1 = dm(d0.y, p.Wo); var plane = d0.x; var oh = d1.x; var ow = d1.y;';
 const FOUR_NEXT = 'ow += 1u; if (ow == p.Wo) { ow = 0u; oh += 1u; if (oh == p.Ho) { oh = 0u; plane += 1u; } }';
-
-/**
- * WGSL: NaN test on the bits: compilers may assume no NaNs and fold `v != v`
- * to false (lavapipe does, so a NaN after the first cell lost to numbers).
- */
-const WGSL_IS_NAN = /* wgsl */ `
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-`;
 
 /** WGSL: max over the window of output (plane, oh, ow) into `best` / `arg` (see maxpool_fwd). */
 const WGSL_MAX_WINDOW = /* wgsl */ `${WGSL_IS_NAN}
@@ -454,28 +446,48 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   } else {
     engine.run(MAXPOOL_FWD, [x, out, idx], poolParams(out.size, g), Math.ceil(out.size / 256));
   }
-  const disjoint = g.sH >= g.kH && g.sW >= g.kW;
-  // Every input cell lies in exactly one window: stride = kernel and the windows reach the end.
-  const covering = disjoint && g.sH === g.kH && g.sW === g.kW && g.Ho * g.sH - g.pH >= g.H && g.Wo * g.sW - g.pW >= g.W;
   const res = record('maxPool2d', [x], out, (gy) => {
-    if (!disjoint) {
-      const dx = empty(engine, x.shape); // [N, C, H, W]
-      if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
-      if (reluIn) markReluMasked(dx, x);
-      return [dx];
-    }
-    const dx = covering ? empty(engine, x.shape) : zeros(engine, x.shape); // [N, C, H, W]
-    if (out.size % 4 === 0) {
-      if (out.size > 0) engine.run(two ? MAXPOOL2_BWD4 : MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
-    } else {
-      engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(out.size, g), Math.ceil(out.size / 256));
-    }
+    const dx = maxPoolGrad(gy, idx, x.shape, g); // [N, C, H, W]
     if (reluIn) markReluMasked(dx, x);
     return [dx];
   });
   if (res.node) res.own(idx);
   else idx.dispose();
   return res;
+}
+
+/** The input-gradient of a max-pool from its output gradient and argmax (no autodiff). */
+function maxPoolGrad(gy: Tensor, idx: Tensor, xShape: readonly number[], g: PoolGeom): Tensor {
+  const engine = gy.engine;
+  const disjoint = g.sH >= g.kH && g.sW >= g.kW;
+  if (!disjoint) {
+    const dx = empty(engine, xShape); // [N, C, H, W]
+    if (dx.size > 0) engine.run(MAXPOOL_BWD, [gy, idx, dx], poolParams(dx.size, g), Math.ceil(dx.size / 256));
+    return dx;
+  }
+  // Every input cell lies in exactly one window: stride = kernel and the windows reach the end.
+  const covering = g.sH === g.kH && g.sW === g.kW && g.Ho * g.sH - g.pH >= g.H && g.Wo * g.sW - g.pW >= g.W;
+  const dx = covering ? empty(engine, xShape) : zeros(engine, xShape); // [N, C, H, W]
+  const n = gy.size;
+  const two = n % 4 === 0 && g.kH === 2 && g.kW === 2 && g.sH === 2 && g.sW === 2 && g.pH === 0 && g.pW === 0 && g.W % 2 === 0;
+  if (n % 4 === 0) {
+    if (n > 0) engine.run(two ? MAXPOOL2_BWD4 : MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(n / 4, g), Math.ceil(n / 4 / 256));
+  } else {
+    engine.run(MAXPOOL_BWD_SCATTER, [gy, idx, dx], poolParams(n, g), Math.ceil(n / 256));
+  }
+  return dx;
+}
+
+/**
+ * The input-gradient of a 2×2, stride-2, unpadded max-pool over [N, C, H, W]
+ * from the gradient of its [N, C, ⌊H/2⌋, ⌊W/2⌋] output and the argmax (ih·W + iw,
+ * −1 for none), as maxPool2d's backward (conv-pool.ts uses it).
+ */
+export function maxPool2Grad(gy: Tensor, idx: Tensor, xShape: readonly number[]): Tensor {
+  const [, , H, W] = xShape;
+  const Ho = Math.floor(H / 2);
+  const Wo = Math.floor(W / 2);
+  return maxPoolGrad(gy, idx, xShape, { planes: xShape[0] * xShape[1], H, W, Ho, Wo, kH: 2, kW: 2, sH: 2, sW: 2, pH: 0, pW: 0, mode: 1 });
 }
 
 function avgPool(op: string, x: Tensor, g: PoolGeom): Tensor {
