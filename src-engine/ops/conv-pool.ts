@@ -15,9 +15,9 @@
  * Only where the direct kernel runs (CPU adapters; few output channels on
  * GPUs); elsewhere this is exactly those two ops.
  */
-import { record } from '../core/tape.ts';
+import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
-import { type Conv2dOptions, conv2d, convBackward, convGemm, convGeometry, directMaxM, packWeights, v4 } from './conv.ts';
+import { type Conv2dOptions, conv2d, convBackward, convGemm, convGeometry, directMaxM, packForward, v4 } from './conv.ts';
 import { maxPool2d, maxPool2Grad } from './pool.ts';
 
 /** maxPool2d(conv2d(x, w, b, {…opt, activation: 'relu'}), {kernel: 2}) in one forward dispatch. */
@@ -38,18 +38,22 @@ export function conv2dReluPool(x: Tensor, w: Tensor, b: Tensor | null, opt: Omit
   const outShape = [geom.N, geom.O, Hp, Wp];
   const out = empty(engine, outShape); // [N, O, Hp, Wp]
   const idx = empty(engine, outShape, 'i32'); // [N, O, Hp, Wp]: argmax oh·Wo + ow in the conv plane, −1 for none
+  let wpDx: Tensor | null = null; // [G, Og·kH·kW, Cg rounded up to 4]: the input-gradient's packed weights
   if (out.size > 0) {
-    const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
+    const [wp, dxPack] = packForward(w, geom, x.requiresGrad && needsGrad(x, w, b)); // [G, Cg·kH·kW, Og rounded up to 4]
+    wpDx = dxPack;
     convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? engine.placeholder(0), out, idx], { act: 'relu', alpha: 0, hasBias: !!b, pool: { Hp, Wp } });
     wp.dispose();
   }
   const res = record(op, b ? [x, w, b] : [x, w], out, (g) => {
     const dz = maxPool2Grad(g, idx, [geom.N, geom.O, geom.Ho, geom.Wo]); // [N, O, Ho, Wo]
-    const grads = convBackward(dz, x, w, b, geom);
+    const grads = convBackward(dz, x, w, b, geom, wpDx);
     dz.dispose();
     return grads;
   });
-  if (res.node) res.own(idx);
-  else idx.dispose();
+  for (const t of wpDx ? [idx, wpDx] : [idx]) {
+    if (res.node) res.own(t);
+    else t.dispose();
+  }
   return res;
 }

@@ -25,7 +25,7 @@
  */
 import type { Bindable, BufferSource, Engine } from '../core/engine.ts';
 import { LimitError, ShapeError } from '../core/errors.ts';
-import { kernel, Params, WGSL_MAIN_1D } from '../core/kernel.ts';
+import { kernel, Params, WGSL_MAIN_1D, WGSL_WG_LINEAR } from '../core/kernel.ts';
 import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
@@ -144,20 +144,78 @@ ${WGSL_MAIN_1D}
   ['read', 'write', 'uniform'],
 );
 
-/** The weights of one group as the A operand of fwd (or of dx: transposed), packed [G, K, Mp]. */
-export function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
+/*
+ * conv_pack2: both packings of conv_pack at once (fwd into out, dx into
+ * out2), for a forward whose backward will need the input-gradient: one
+ * dispatch instead of two per step. Invocation i writes element i of each
+ * output it is inside of; 1-D, folded.
+ */
+const CONV_PACK2 = kernel(
+  'conv_pack2',
+  /* wgsl */ `
+struct Q { n: u32, M: u32, Mp: u32, K: u32, kk: u32, sg: u32, sm: u32, so: u32,
+           n2: u32, M2: u32, Mp2: u32, K2: u32, sm2: u32, so2: u32 }
+@group(0) @binding(0) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out2: array<f32>;
+@group(0) @binding(3) var<uniform> p: Q;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 256u + lid;
+  let last = arrayLength(&w) - 1u;
+  if (i < p.n) {
+    let m = i % p.Mp; let t = i / p.Mp; let k = t % p.K; let g = t / p.K;
+    out[i] = select(0.0, w[min(g * p.sg + m * p.sm + (k / p.kk) * p.so + k % p.kk, last)], m < p.M);
+  }
+  if (i < p.n2) {
+    let m = i % p.Mp2; let t = i / p.Mp2; let k = t % p.K2; let g = t / p.K2;
+    out2[i] = select(0.0, w[min(g * p.sg + m * p.sm2 + (k / p.kk) * p.so2 + k % p.kk, last)], m < p.M2);
+  }
+}`,
+  ['read', 'write', 'write', 'uniform'],
+);
+
+/** Packed-layout sizes of conv_pack for one mode: M rows (padded to Mp) per K index, and w's strides. */
+function packLayout(g: Geom, mode: 'fwd' | 'dx'): { M: number; Mp: number; K: number; sm: number; so: number } {
   const Cg = g.C / g.G;
   const Og = g.O / g.G;
   const kk = g.kH * g.kW;
   const M = mode === 'fwd' ? Og : Cg;
   const K = mode === 'fwd' ? Cg * kk : Og * kk;
-  const Mp = Math.ceil(M / 4) * 4;
-  const out = empty(w.engine, [g.G, K, Mp]); // [G, K, Mp]
-  const sg = Og * Cg * kk;
   const [sm, so] = mode === 'fwd' ? [Cg * kk, kk] : [kk, Cg * kk];
+  return { M, Mp: Math.ceil(M / 4) * 4, K, sm, so };
+}
+
+/** The weights of one group as the A operand of fwd (or of dx: transposed), packed [G, K, Mp]. */
+function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
+  const { M, Mp, K, sm, so } = packLayout(g, mode);
+  const kk = g.kH * g.kW;
+  const out = empty(w.engine, [g.G, K, Mp]); // [G, K, Mp]
+  const sg = (g.O / g.G) * (g.C / g.G) * kk;
   const params = new Params().u32(out.size).u32(M).u32(Mp).u32(K).u32(kk).u32(sg).u32(sm).u32(so);
   w.engine.run(CONV_PACK, [w, out], params, Math.ceil(out.size / 256));
   return out;
+}
+
+/**
+ * The forward's packed weights, and the input-gradient's too when the
+ * backward will need them (`withDx`): one dispatch either way.
+ */
+export function packForward(w: Tensor, g: Geom, withDx: boolean): [Tensor, Tensor | null] {
+  if (!withDx) return [packWeights(w, g, 'fwd'), null];
+  const f = packLayout(g, 'fwd');
+  const d = packLayout(g, 'dx');
+  const kk = g.kH * g.kW;
+  const out = empty(w.engine, [g.G, f.K, f.Mp]); // [G, Cg·kH·kW, Og rounded up to 4]
+  const out2 = empty(w.engine, [g.G, d.K, d.Mp]); // [G, Og·kH·kW, Cg rounded up to 4]
+  const sg = (g.O / g.G) * (g.C / g.G) * kk;
+  const params = new Params()
+    .u32(out.size).u32(f.M).u32(f.Mp).u32(f.K).u32(kk).u32(sg).u32(f.sm).u32(f.so)
+    .u32(out2.size).u32(d.M).u32(d.Mp).u32(d.K).u32(d.sm).u32(d.so);
+  w.engine.run(CONV_PACK2, [w, out, out2], params, Math.ceil(Math.max(out.size, out2.size) / 256));
+  return [out, out2];
 }
 
 /**
@@ -287,8 +345,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
   const out = empty(engine, [geom.N, geom.O, geom.Ho, geom.Wo]); // [N, O, Ho, Wo]
   const keepZ = def.needsZ && needsGrad(x, w, b);
   const z = keepZ ? empty(engine, out.shape) : undefined; // [N, O, Ho, Wo] pre-activation
+  // The input-gradient's packed weights come with the forward's (one dispatch), kept until backward.
+  let wpDx: Tensor | null = null; // [G, Og·kH·kW, Cg rounded up to 4]
   if (out.size > 0) {
-    const wp = packWeights(w, geom, 'fwd'); // [G, Cg·kH·kW, Og rounded up to 4]
+    const [wp, dxPack] = packForward(w, geom, x.requiresGrad && needsGrad(x, w, b)); // [G, Cg·kH·kW, Og rounded up to 4]
+    wpDx = dxPack;
     convGemm(engine, 'fwd', geom, [x, v4(wp), b ?? engine.placeholder(0), v4(out), z ? v4(z) : engine.placeholder(1)], { act, alpha, hasBias: !!b, writeZ: !!z });
     wp.dispose();
   }
@@ -298,11 +359,15 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opt: Conv2
       act === 'none' || (act === 'relu' && isReluMasked(gy, out))
         ? gy
         : mapN(engine, def.grad('a', 'b', 'c', 's.x'), [gy, z ?? out, out], out.shape, { scalars: [alpha], prelude: def.prelude || undefined });
-    const grads = convBackward(dz, x, w, b, geom);
+    const grads = convBackward(dz, x, w, b, geom, wpDx);
     if (dz !== gy) dz.dispose();
     return grads;
   });
   if (z) res.own(z);
+  if (wpDx) {
+    if (res.node) res.own(wpDx);
+    else wpDx.dispose();
+  }
   if (act === 'relu') markReluOutput(res);
   return res;
 }
@@ -336,8 +401,8 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, b: Tensor | null,
 }
 
 /** Gradients of x, w (and b) from dz, the gradient of the conv's pre-activation output [N, O, Ho, Wo]. */
-export function convBackward(dz: Tensor, x: Tensor, w: Tensor, b: Tensor | null, geom: Geom): Array<Tensor | null> {
-  const gx = x.requiresGrad ? convInputGrad(dz, w, geom) : null; // [N, C, H, W]
+export function convBackward(dz: Tensor, x: Tensor, w: Tensor, b: Tensor | null, geom: Geom, wpDx: Tensor | null = null): Array<Tensor | null> {
+  const gx = x.requiresGrad ? convInputGrad(dz, w, geom, wpDx) : null; // [N, C, H, W]
   let gw: Tensor | null = null; // [O, Cg, kH, kW]
   let gb: Tensor | null = null; // [O]
   // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
@@ -363,18 +428,18 @@ function useValidTaps(engine: Engine, g: Geom): boolean {
   return validTapFraction(g) < CONV_FLAGS.dxValidBelow;
 }
 
-/** dX = implicit GEMM of the transposed weights with dY (no autodiff). */
-function convInputGrad(dy: Tensor, w: Tensor, g: Geom): Tensor {
+/** dX = implicit GEMM of the transposed weights with dY (no autodiff); `packed`: the weights already packed for dx (kept by the caller). */
+function convInputGrad(dy: Tensor, w: Tensor, g: Geom, packed: Tensor | null = null): Tensor {
   const engine = dy.engine;
   const dx = empty(engine, [g.N, g.C, g.H, g.W]); // [N, C, H, W]
   if (dx.size > 0) {
-    const wp = packWeights(w, g, 'dx'); // [G, Og·kH·kW, Cg rounded up to 4]
+    const wp = packed ?? packWeights(w, g, 'dx'); // [G, Og·kH·kW, Cg rounded up to 4]
     if (useValidTaps(engine, g)) {
       const [wg, rMax] = CONV_FLAGS.dxValid;
       const rN = g.N <= wg * 4 ? 4 : rMax; // a workgroup's columns are images: don't idle most of them at small batch
       convInputGradValid(engine, g, dy, v4(wp), dx, { wg, rN, rM: roundRows(g.C / g.G, CONV_FLAGS.directRows) });
     } else convGemm(engine, 'dx', g, [dy, v4(wp), v4(dx)]);
-    wp.dispose();
+    if (wp !== packed) wp.dispose();
   }
   return dx;
 }
