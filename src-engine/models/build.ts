@@ -42,6 +42,11 @@ export interface ForwardOptions {
   training: boolean;
   /** Receives every layer's output by layer path (feature maps for the Inspect view). */
   capture?: (name: string, t: Tensor) => void;
+  /**
+   * x is already normalised with inputNormalizer()'s constants (the
+   * trainer's unpack kernel does it): skip the model's leading normalize layer.
+   */
+  normalized?: boolean;
 }
 
 export interface BuildOptions {
@@ -60,6 +65,8 @@ export interface Model {
   buffers(): Map<string, Tensor>;
   /** Frees parameters, buffers and constants. Idempotent. */
   dispose(): void;
+  /** The leading normalize layer's constants (null when the graph does not start with one). */
+  inputNormalizer(): PixelNormalizer | null;
 }
 
 /** cyrb53 (public domain string hash) → a 53-bit seed per (seed, parameter name). */
@@ -104,6 +111,8 @@ function initParameter(engine: Engine, p: ParamInfo, scheme: InitScheme, seed: n
 interface RunContext {
   training: boolean;
   capture?: (name: string, t: Tensor) => void;
+  /** Skip the root list's leading normalize layer (ForwardOptions.normalized). */
+  normalized?: boolean;
 }
 
 class GraphModel implements Model {
@@ -218,7 +227,12 @@ class GraphModel implements Model {
         inc.dispose();
       });
     }
-    return this.runList(this.graph.layers, x, 'layers', { training: opt.training, capture: opt.capture });
+    if (opt.normalized && !this.inputNormalizer()) throw new ShapeError('model.forward', 'normalized input given, but the model has no leading normalize layer', [x.shape]);
+    return this.runList(this.graph.layers, x, 'layers', { training: opt.training, capture: opt.capture, normalized: opt.normalized });
+  }
+
+  inputNormalizer(): PixelNormalizer | null {
+    return this.graph.layers[0]?.type === 'normalize' ? this.normalizer : null;
   }
 
   private param(name: string): Tensor {
@@ -233,6 +247,7 @@ class GraphModel implements Model {
       const spec = layers[j];
       const next = layers[j + 1];
       const path = `${prefix}.${j}`;
+      if (j === 0 && ctx.normalized && layers === this.graph.layers && spec.type === 'normalize') continue; // done by the caller
       // conv → ReLU → 2×2/2 max-pool: the pool folded into the conv's forward kernel (ops/conv-pool.ts).
       const after = layers[j + 2];
       if (!ctx.capture && spec.type === 'conv2d' && next?.type === 'activation' && next.kind === 'relu' && after?.type === 'maxpool2d' && isPool2x2(after)) {

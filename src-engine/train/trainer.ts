@@ -24,6 +24,7 @@ import { EngineError } from '../core/errors.ts';
 import type { Capture, StepPlan } from '../core/step-plan.ts';
 import { backward, noGrad, tidy, zeroGrad } from '../core/tape.ts';
 import type { Tensor } from '../core/tensor.ts';
+import type { PixelNormalizer } from '../nn/normalize.ts';
 import type { Optimizer } from '../optim/base.ts';
 import { gradNorms } from '../optim/clip.ts';
 import { imagesToTensor, labelsToTensor } from './input.ts';
@@ -34,11 +35,13 @@ import { StepPlans } from './step-plans.ts';
 /** What the trainer needs of a model (models/ builds these from a layer graph). */
 export interface TrainableModel {
   /** x: raw pixels [N, C, H, W] f32 0..255 → logits [N, classes]. */
-  forward(x: Tensor, opt: { training: boolean }): Tensor;
+  forward(x: Tensor, opt: { training: boolean; normalized?: boolean }): Tensor;
   /** Trainable parameters by state_dict name. */
   parameters(): Map<string, Tensor>;
   /** Non-trainable state (BatchNorm running statistics) by state_dict name. */
   buffers(): Map<string, Tensor>;
+  /** The model's input normalisation, done by the trainer's unpack kernel when given (forward then gets normalized: true). */
+  inputNormalizer?(): PixelNormalizer | null;
 }
 
 /** A batch as the batch producer gives it. */
@@ -127,8 +130,10 @@ export class Trainer {
         // Labels first: both uploads then precede any recorded command, so both are plain
         // queue writes (an upload after a dispatch goes through a staging buffer made per call).
         const y = labelsToTensor(this.engine, batch.labels); // [B]
-        const x = imagesToTensor(this.engine, batch.images, [B, H, W, C]); // [B, C, H, W]
-        const logits = this.model.forward(x, { training: true }); // [B, classes]
+        // Unpacked and normalised in one dispatch when the model says how (its first layer is then skipped).
+        const norm = this.model.inputNormalizer?.() ?? null;
+        const x = imagesToTensor(this.engine, batch.images, [B, H, W, C], norm); // [B, C, H, W]
+        const logits = this.model.forward(x, { training: true, normalized: norm !== null }); // [B, classes]
         // Cross-entropy, its gradient for the batch mean and the metric sums in one dispatch
         // (train/loss-head.ts); then p.grad for every parameter.
         const dLogits = lossHead(this.engine, logits, y, this.metrics.acc, this.opts.labelSmoothing); // [B, classes]

@@ -26,6 +26,7 @@ import {
   Trainer,
   type ImageBatch,
 } from '../../../src-engine/train/index.ts';
+import { createPixelNormalizer, normalizePixels } from '../../../src-engine/nn/normalize.ts';
 import { testDevice } from '../../helpers/gpu.ts';
 import { getEngine, rng } from '../helpers.ts';
 
@@ -82,6 +83,38 @@ describe('imagesToTensor', () => {
     expect(Array.from(await t.read())).toEqual(Array.from(bytes));
     t.dispose();
     expect(engine.compiledKernels()).toContain('train.unpack_u8x4');
+  });
+
+  it('normalises in the same dispatch exactly as the normalize layer of a model does (1 and 3 channels)', async () => {
+    const engine = await getEngine();
+    for (const [B, H, W, C, mean, std] of [
+      [2, 3, 6, 1, [0.286], [0.353]],
+      [3, 2, 5, 3, [0.49, 0.48, 0.45], [0.25, 0.24, 0.26]],
+    ] as const) {
+      const bytes = new Uint8Array(B * H * W * C);
+      const r = rng(9 + C);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(r() * 256);
+      const norm = createPixelNormalizer(engine, mean, std);
+      const raw = imagesToTensor(engine, bytes, [B, H, W, C]);
+      const ref = normalizePixels(raw, norm);
+      const fused = imagesToTensor(engine, bytes, [B, H, W, C], norm);
+      expect(await fused.read()).toEqual(await ref.read());
+      for (const t of [raw, ref, fused, norm.scale, norm.shift]) t.dispose();
+    }
+  });
+
+  it('a model forward on pre-normalised input equals the forward on raw pixels', async () => {
+    const engine = await getEngine();
+    const model = buildModel(engine, compileModel('lenet5', {}, [1, 16, 16], 4), { seed: 3 });
+    const batch = new Uint8Array(2 * 256).map((_, i) => (i * 37) % 256);
+    const norm = model.inputNormalizer();
+    expect(norm).not.toBeNull();
+    const a = model.forward(imagesToTensor(engine, batch, [2, 16, 16, 1]), { training: false });
+    const b = model.forward(imagesToTensor(engine, batch, [2, 16, 16, 1], norm), { training: false, normalized: true });
+    expect(await b.read()).toEqual(await a.read());
+    a.dispose();
+    b.dispose();
+    model.dispose();
   });
 
   it('rejects a byte count that does not match the shape', async () => {
