@@ -12,6 +12,22 @@ import { describe, expect, it } from 'vitest';
 import { add, backward, conv2d, type Engine, fromTypedArray, linear, maxPool2d, mul, relu, sum, type Tensor } from '../../src-engine/index.ts';
 import { getEngine, randArray } from './helpers.ts';
 
+/** Runs backward(loss) and returns how many map dispatches it recorded (a ReLU mask pass is one). */
+function backwardCountingMaps(e: Engine, loss: Tensor): number {
+  let maps = 0;
+  const original = e.run.bind(e);
+  e.run = (kernel, buffers, params, workgroups): void => {
+    if (kernel.name.startsWith('map')) maps++;
+    original(kernel, buffers, params, workgroups);
+  };
+  try {
+    backward(loss);
+  } finally {
+    e.run = original;
+  }
+  return maps;
+}
+
 interface Grads {
   dx: Float32Array;
   dw: Float32Array;
@@ -45,17 +61,7 @@ async function run(e: Engine, fused: boolean, secondConsumer = false): Promise<G
       const h = keep(fromTypedArray(e, randArray(y.size, 4), y.shape));
       loss = keep(add(loss, keep(sum(keep(mul(y, h))))));
     }
-    let backwardMaps = 0;
-    const original = e.run.bind(e);
-    e.run = (kernel, buffers, params, workgroups): void => {
-      if (kernel.name.startsWith('map')) backwardMaps++;
-      original(kernel, buffers, params, workgroups);
-    };
-    try {
-      backward(loss);
-    } finally {
-      e.run = original;
-    }
+    const backwardMaps = backwardCountingMaps(e, loss);
     return { dx: await x.grad!.read(), dw: await w.grad!.read(), db: await b.grad!.read(), backwardMaps };
   } finally {
     for (const t of [x, w, b, ...made]) t.dispose();
@@ -112,17 +118,7 @@ async function runLinear(e: Engine, fused: boolean, secondConsumer = false): Pro
     const out = keep(linear(h, W2, b2));
     let loss = keep(sum(keep(mul(out, keep(fromTypedArray(e, randArray(out.size, 15), out.shape))))));
     if (secondConsumer) loss = keep(add(loss, keep(sum(keep(mul(h, keep(fromTypedArray(e, randArray(h.size, 16), h.shape))))))));
-    let backwardMaps = 0;
-    const original = e.run.bind(e);
-    e.run = (kernel, buffers, params, workgroups): void => {
-      if (kernel.name.startsWith('map')) backwardMaps++;
-      original(kernel, buffers, params, workgroups);
-    };
-    try {
-      backward(loss);
-    } finally {
-      e.run = original;
-    }
+    const backwardMaps = backwardCountingMaps(e, loss);
     return { dx: await x.grad!.read(), dw: await W1.grad!.read(), db: await b1.grad!.read(), dW2: await W2.grad!.read(), backwardMaps };
   } finally {
     for (const t of [x, W1, b1, W2, b2, ...made]) t.dispose();
