@@ -135,12 +135,12 @@ export class StepPlan {
     private readonly pinned: readonly GPUBuffer[],
     private readonly constants: readonly GPUBuffer[],
     private readonly retained: ReadonlyArray<() => void> = [],
-  ) {}
+  ) {
+    this.uploadSizes = capture.ops.flatMap((op) => (op.kind === 'upload' ? [op.bytes] : []));
+  }
 
   /** Uploads the plan expects per replay, in order (their byte sizes). */
-  get uploadSizes(): number[] {
-    return this.capture.ops.flatMap((op) => (op.kind === 'upload' ? [op.bytes] : []));
-  }
+  readonly uploadSizes: readonly number[];
 
   /** Whether every constant table it binds is still the engine's (none evicted since the capture). */
   get valid(): boolean {

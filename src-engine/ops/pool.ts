@@ -440,7 +440,7 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   const out = empty(engine, outShape); // [N, C, Ho, Wo]
   const idx = empty(engine, outShape, 'i32'); // [N, C, Ho, Wo] argmax within the plane
   // The common 2×2/2 pool: unrolled vec2 kernels (see maxpool2_fwd4).
-  const two = out.size % 4 === 0 && g.kH === 2 && g.kW === 2 && g.sH === 2 && g.sW === 2 && g.pH === 0 && g.pW === 0 && g.W % 2 === 0;
+  const two = unrolled2x2(g, out.size);
   if (out.size % 4 === 0) {
     if (out.size > 0) engine.run(two ? MAXPOOL2_FWD4 : MAXPOOL_FWD4, [x, out, idx], poolParams(out.size / 4, g), Math.ceil(out.size / 4 / 256));
   } else {
@@ -456,6 +456,11 @@ export function maxPool2d(x: Tensor, opt: MaxPool2dOptions): Tensor {
   return res;
 }
 
+/** Whether the unrolled 2×2/2 kernels (maxpool2_fwd4 / maxpool2_bwd4) apply to `outputs` outputs of geometry g. */
+function unrolled2x2(g: PoolGeom, outputs: number): boolean {
+  return outputs % 4 === 0 && g.kH === 2 && g.kW === 2 && g.sH === 2 && g.sW === 2 && g.pH === 0 && g.pW === 0 && g.W % 2 === 0;
+}
+
 /** The input-gradient of a max-pool from its output gradient and argmax (no autodiff). */
 function maxPoolGrad(gy: Tensor, idx: Tensor, xShape: readonly number[], g: PoolGeom): Tensor {
   const engine = gy.engine;
@@ -469,7 +474,7 @@ function maxPoolGrad(gy: Tensor, idx: Tensor, xShape: readonly number[], g: Pool
   const covering = g.sH === g.kH && g.sW === g.kW && g.Ho * g.sH - g.pH >= g.H && g.Wo * g.sW - g.pW >= g.W;
   const dx = covering ? empty(engine, xShape) : zeros(engine, xShape); // [N, C, H, W]
   const n = gy.size;
-  const two = n % 4 === 0 && g.kH === 2 && g.kW === 2 && g.sH === 2 && g.sW === 2 && g.pH === 0 && g.pW === 0 && g.W % 2 === 0;
+  const two = unrolled2x2(g, n);
   if (n % 4 === 0) {
     if (n > 0) engine.run(two ? MAXPOOL2_BWD4 : MAXPOOL_BWD_SCATTER4, [gy, idx, dx], poolParams(n / 4, g), Math.ceil(n / 4 / 256));
   } else {

@@ -38,9 +38,11 @@ export const UPDATE_PER_WORKGROUP = 256 * UPDATE_PER_INVOCATION;
 
 /** Words of one slot's uniform struct (n, wg0, the fields, padded to 16 bytes). */
 export function slotWords(rule: UpdateRule): number {
-  const fields = rule.fields.split(',').filter((f) => f.trim() !== '').length;
-  return Math.ceil((2 + fields) / 4) * 4;
+  return Math.ceil((2 + fieldCount(rule)) / 4) * 4;
 }
+
+/** Members in the rule's `fields`. */
+const fieldCount = (rule: UpdateRule): number => rule.fields.split(',').filter((f) => f.trim() !== '').length;
 
 /** Bindings per parameter: param, grad and the used states. */
 export const bindingsPerParam = (used: readonly boolean[]): number => 2 + used.filter(Boolean).length;
@@ -62,8 +64,7 @@ export function updateKernel(rule: UpdateRule, count: number, used: readonly boo
 
 function build(rule: UpdateRule, count: number, used: readonly boolean[]): Kernel {
   const words = slotWords(rule);
-  const fieldCount = rule.fields.split(',').filter((f) => f.trim() !== '').length;
-  const pads = Array.from({ length: words - 2 - fieldCount }, (_, k) => `, _pad${k}: u32`).join('');
+  const pads = Array.from({ length: words - 2 - fieldCount(rule) }, (_, k) => `, _pad${k}: u32`).join('');
   const decls: string[] = [];
   const bindings: BindingKind[] = [];
   const cases: string[] = [];
