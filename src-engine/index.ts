@@ -79,6 +79,7 @@ export * from './ops/recurrent.ts';
 export { conv1d, conv2d, CONV_FLAGS, type Conv1dOptions, type Conv2dOptions } from './ops/conv.ts';
 export { conv2dReluPool } from './ops/conv-pool.ts';
 export { SHIFTED_FLAGS } from './ops/conv-shifted.ts';
+export { DW_BLOCKS_FLAGS } from './ops/conv-dw-blocks.ts';
 export * from './ops/pool.ts';
 export * from './models/index.ts';
 export * from './train/index.ts';

@@ -42,6 +42,12 @@ export interface ConvDirectVariant {
    * window's maximum and its argmax instead of the conv output.
    */
   pool2?: boolean;
+  /**
+   * pool2 with stride 1 and dilation 1, rN = 8: two pooled outputs side by
+   * side (windowColumnState), the K loop over (c, kh) sliding a window of
+   * input pixels along kw (windowLoop): 2 loads per tap instead of 8.
+   */
+  win?: boolean;
   wg: number;
   rM: number;
   rN: number;
@@ -135,6 +141,20 @@ function pooledColumnState(rN: number): string {
 }
 
 /**
+ * WGSL (fwd, pool2, win): the invocation's two pooled outputs are the pair
+ * pp of its pooled row: (pimg, ph, 2·pp) and (pimg, ph, 2·pp + 1), the
+ * second absent when the pooled width Wp is odd and pp the last pair
+ * (p.Np = N·Hp·⌈Wp / 2⌉ pairs; every pair's 8 columns are one column slot).
+ */
+function windowColumnState(): string {
+  return `let Wpp = (p.Wp + 1u) / 2u;
+  let slot = (n0 + tx * 8u) / 8u;
+  let pd = dm(slot, (p.HpWp / p.Wp) * Wpp); let pe = dm(pd.y, Wpp);
+  let pimg_0 = pd.x; let ph_0 = pe.x; let pw_0 = 2u * pe.y; let pok_0 = slot < p.Np;
+  let pimg_1 = pimg_0; let ph_1 = ph_0; let pw_1 = pw_0 + 1u; let pok_1 = pok_0 && pw_1 < p.Wp;`;
+}
+
+/**
  * WGSL (fwd, pool2): bias + activation of the four cells of each pooled
  * output, then their maximum and its argmax (as pool.ts maxpool2_fwd4 over a
  * ReLU output: scan order, NaN wins, no argmax when the maximum is not
@@ -158,6 +178,58 @@ function pooledStore(rM: number, rN: number): string {
   }
   s.push('}');
   return s.join('\n  ');
+}
+
+/**
+ * WGSL (fwd, pool2, win): the K loop of the sliding-window variant, over
+ * (c, kh) with kw innermost. The invocation's 8 columns (two pooled outputs
+ * side by side) are a 2-row × 4-column block of the conv plane at rows
+ * 2·ph_0 + r, columns 2·pw_0 + j. At tap kw, column j reads input column
+ * 2·pw_0 + j + kw − pW: from one tap to the next, three of a row's four
+ * pixels are the previous tap's moved by one (registers w_r0…w_r2), and only
+ * w_r3 is loaded — 2 loads per tap instead of 8. (On lavapipe every load
+ * inside a loop is a per-lane sequence of ~10 instructions with a bounds
+ * check, even at a workgroup-uniform address: most of a gathering kernel's
+ * time, measured with perf on the JIT code.) racc[2i + r] holds row r's four
+ * columns for output row m0 + i, regrouped into the pooled layout of acc
+ * ((0,0) (0,1) (1,0) (1,1) of each pooled output) afterwards. Same k order
+ * and fma as the gathering loop: the same bits.
+ */
+function windowLoop(rM: number): string {
+  const rowLoad = (r: number, j: string): string =>
+    `select(0.0, src[u32(max(rb${r} + ${j}, 0))], ok${r} && u32(ix0 + ${j}) < p.W)`;
+  const tap: string[] = ['let ab = (grp * p.K + k0 + kw) * p.Mp4 + m0 / 4u;'];
+  for (let q = 0; q < rM / 4; q++) {
+    tap.push(`let okq${q} = m0 / 4u + ${q}u < p.Mp4; let aq${q} = select(vec4<f32>(0.0), wa[select(0u, ab + ${q}u, okq${q})], okq${q});`);
+  }
+  tap.push(`let w03 = ${rowLoad(0, 'i32(kw) + 3')}; let w13 = ${rowLoad(1, 'i32(kw) + 3')};`);
+  tap.push('let b0 = vec4<f32>(w00, w01, w02, w03); let b1 = vec4<f32>(w10, w11, w12, w13);');
+  for (let i = 0; i < rM; i++) {
+    const a = `vec4<f32>(aq${i >> 2}.${'xyzw'[i & 3]})`;
+    tap.push(`racc[${2 * i}] = fma(${a}, b0, racc[${2 * i}]); racc[${2 * i + 1}] = fma(${a}, b1, racc[${2 * i + 1}]);`);
+  }
+  tap.push('w00 = w01; w01 = w02; w02 = w03; w10 = w11; w11 = w12; w12 = w13;');
+  const regroup: string[] = [];
+  for (let i = 0; i < rM; i++) {
+    regroup.push(`acc[${2 * i}] = vec4<f32>(racc[${2 * i}].xy, racc[${2 * i + 1}].xy); acc[${2 * i + 1}] = vec4<f32>(racc[${2 * i}].zw, racc[${2 * i + 1}].zw);`);
+  }
+  return `var racc: array<vec4<f32>, ${2 * rM}>;
+  let ix0 = i32(2u * pw_0) - p.pW;
+  for (var c = 0u; c < p.Cg; c++) {
+    let xb = i32((pimg_0 * p.C + grp * p.Cg + c) * p.HW) + ix0;
+    for (var kh = 0u; kh < p.kH; kh++) {
+      let k0 = (c * p.kH + kh) * p.kW;
+      let iy0 = i32(2u * ph_0 + kh) - p.pH;
+      let ok0 = pok_0 && u32(iy0) < p.H; let ok1 = pok_0 && u32(iy0 + 1) < p.H;
+      let rb0 = xb + iy0 * i32(p.W); let rb1 = rb0 + i32(p.W);
+      var w00 = ${rowLoad(0, '0')}; var w01 = ${rowLoad(0, '1')}; var w02 = ${rowLoad(0, '2')};
+      var w10 = ${rowLoad(1, '0')}; var w11 = ${rowLoad(1, '1')}; var w12 = ${rowLoad(1, '2')};
+      for (var kw = 0u; kw < p.kW; kw++) {
+        ${tap.join('\n        ')}
+      }
+    }
+  }
+  ${regroup.join('\n  ')}`;
 }
 
 /**
@@ -433,11 +505,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * the packed vec4 reads.
  */
 export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
-  const { mode, wg, rM, rN, inb, rowSums, pool2 } = JSON.parse(key) as ConvDirectVariant;
+  const { mode, wg, rM, rN, inb, rowSums, pool2, win } = JSON.parse(key) as ConvDirectVariant;
   if (rN % 4 || rM < 1) throw new Error(`conv: unsupported direct tile ${key}`);
   const RN4 = rN / 4;
   if (mode !== 'dw' && (rM % 4 || rowSums)) throw new Error(`conv: unsupported direct tile ${key}`);
   if (pool2 && mode !== 'fwd') throw new Error(`conv: unsupported direct tile ${key}`);
+  if (win && (!pool2 || rN !== 8 || rM % 4)) throw new Error(`conv: unsupported direct tile ${key}`);
   const { decl, kinds } = bindingsFor(mode, mode === 'dw' ? 'array<f32>' : 'array<vec4<f32>>', true, rowSums, pool2);
   const head =
     mode === 'dw'
@@ -468,7 +541,7 @@ export const CONV_DIRECT = kernelFamily((key: string): Kernel => {
     for (let q = 0; q < RN4; q++) inner.push(`acc[${i * RN4 + q}] = fma(vec4<f32>(a${i}), b${q}, acc[${i * RN4 + q}]);`);
   }
   return kernel(
-    `convd_${mode}_${rM}x${wg * rN}${rowSums ? '_rowsums' : ''}${pool2 ? '_pool2' : ''}`,
+    `convd_${mode}_${rM}x${wg * rN}${rowSums ? '_rowsums' : ''}${pool2 ? '_pool2' : ''}${win ? '_win' : ''}`,
     /* wgsl */ `
 ${WGSL_P}
 ${decl}
@@ -481,13 +554,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         @builtin(local_invocation_id) lid: vec3<u32>) {
   ${WGSL_TILE_ORIGIN(rM, wg * rN)}
   let tx = lid.x;
-  ${pool2 ? pooledColumnState(rN) : columnState(mode, rN)}
+  ${win ? windowColumnState() : pool2 ? pooledColumnState(rN) : columnState(mode, rN)}
   var acc: array<vec4<f32>, ${rM * RN4}>;
   ${rowSums ? `var rs: array<f32, ${rM}>;` : ''}
-  let kok = true;
+  ${
+    win
+      ? windowLoop(rM)
+      : `let kok = true;
   ${head}
     ${gatherB(mode, rN, inb)}
     ${inner.join('\n    ')}
+  }`
   }
   ${pool2 ? pooledStore(rM, rN) : storeBlock(mode, rM, rN, '0u')}
   ${

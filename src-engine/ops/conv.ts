@@ -30,6 +30,7 @@ import { needsGrad, record } from '../core/tape.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
 import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
+import { convWeightGradBlocks, useDwBlocks } from './conv-dw-blocks.ts';
 import { convWeightGradShifted, useShifted } from './conv-shifted.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvGeom, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
@@ -107,6 +108,7 @@ export const CONV_FLAGS: {
   dwChunk: number;
   dxValid: [number, number];
   dxValidBelow: number;
+  poolWindow: boolean;
 } = {
   directMaxM: { software: Number.MAX_SAFE_INTEGER, gpu: 16 },
   direct: [16, 8],
@@ -119,6 +121,7 @@ export const CONV_FLAGS: {
   dwChunk: 256,
   dxValid: [8, 8],
   dxValidBelow: 0.7,
+  poolWindow: true,
 };
 
 /*
@@ -283,10 +286,19 @@ export function convGemm(
   const Og = g.O / g.G;
   const kHW = g.kH * g.kW;
   const M = mode === 'dx' ? Cg : Og;
-  const Np = extra.pool ? g.N * extra.pool.Hp * extra.pool.Wp : 0; // pooled outputs (their four cells are the columns)
-  const Nc = extra.pool ? 4 * Np : mode === 'fwd' ? g.N * g.Ho * g.Wo : mode === 'dx' ? g.N * g.H * g.W : Cg * kHW;
   const K = mode === 'fwd' ? Cg * kHW : mode === 'dx' ? Og * kHW : g.N * g.Ho * g.Wo;
+  // conv → ReLU → pool at stride 1 over one input channel (first layers), CPU adapters: the sliding-window
+  // loop (conv-wgsl.ts windowLoop) on pairs of pooled outputs. LeNet-5 conv1 forward on lavapipe 2.7 → 2.5 ms
+  // (q1 of 10 interleaved rounds), 3.0 → 2.5 (median); on conv2 (6 channels, rows of 16) it measured no faster.
+  const win = !!extra.pool && CONV_FLAGS.poolWindow && engine.isSoftware && Cg === 1 && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1;
+  // Pooled outputs (their four cells are the columns), or with win pairs of them (8 columns each).
+  const Np = extra.pool ? g.N * extra.pool.Hp * (win ? Math.ceil(extra.pool.Wp / 2) : extra.pool.Wp) : 0;
+  const Nc = extra.pool ? (win ? 8 : 4) * Np : mode === 'fwd' ? g.N * g.Ho * g.Wo : mode === 'dx' ? g.N * g.H * g.W : Cg * kHW;
   const v = variantFor(engine, mode, M, Nc);
+  if (win && v.direct) {
+    v.direct = { ...v.direct, rN: 8, win: true };
+    v.TN = v.direct.wg * 8;
+  }
   const tilesM = Math.ceil(M / v.TM);
   const tilesN = Math.ceil(Nc / v.TN);
   const splits = extra.splits ?? 1;
@@ -405,8 +417,10 @@ export function convBackward(dz: Tensor, x: Tensor, w: Tensor, b: Tensor | null,
   const gx = x.requiresGrad ? convInputGrad(dz, w, geom, wpDx) : null; // [N, C, H, W]
   let gw: Tensor | null = null; // [O, Cg, kH, kW]
   let gb: Tensor | null = null; // [O]
+  // Stride 1 on a CPU adapter: weight- and bias-grad by blocks of dW, a sliding window of x (conv-dw-blocks.ts).
+  if (w.requiresGrad && useDwBlocks(geom, x.engine.isSoftware)) ({ dw: gw, db: gb } = convWeightGradBlocks(x, dz, geom, !!b?.requiresGrad));
   // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
-  if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
+  else if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
   else if (w.requiresGrad) ({ dw: gw, db: gb } = convWeightGrad(x, dz, geom, w.shape, !!b?.requiresGrad));
   if (b?.requiresGrad && !gb) {
     const v = dz.view([geom.N, geom.O, geom.Ho * geom.Wo]);

@@ -21,6 +21,9 @@ const CASES: Case[] = [
   { name: 'LeNet-5 conv2: 6→16, 14×14, k5', x: [3, 6, 14, 14], w: [16, 6, 5, 5], opt: {} },
   { name: 'odd 9×11 output (last row and column pooled by none)', x: [2, 3, 9, 11], w: [5, 3, 3, 3], opt: { padding: 1 } },
   { name: 'stride 2, groups 2', x: [2, 4, 13, 13], w: [6, 2, 3, 3], opt: { stride: 2, groups: 2 } },
+  // One input channel at stride 1: the sliding-window kernel (conv-wgsl.ts windowLoop) on pairs of pooled outputs.
+  { name: 'one channel, odd pooled width 5 (a pair with one output), 3×3 pad 1', x: [3, 1, 9, 11], w: [5, 1, 3, 3], opt: { padding: 1 } },
+  { name: 'one channel, 7×7 pad 3 on 12×10, 20 output channels (two row tiles)', x: [2, 1, 12, 10], w: [20, 1, 7, 7], opt: { padding: 3 } },
 ];
 
 interface Out {
@@ -74,9 +77,10 @@ describe('conv2dReluPool', () => {
     });
   }
 
-  it('ran the pooled forward kernel', async () => {
+  it('ran the pooled forward kernel, and its sliding-window form for one input channel', async () => {
     const e = await getEngine();
     expect(e.compiledKernels().some((k) => /^convd_fwd_.*_pool2$/.test(k))).toBe(true);
+    expect(e.compiledKernels().some((k) => /^convd_fwd_.*_pool2_win$/.test(k))).toBe(true);
   });
 
   describe('where the direct kernel does not run (many channels on a GPU): plain conv2d → maxPool2d', () => {

@@ -11,6 +11,7 @@ import {
   CONV_FLAGS,
   conv1d,
   conv2d,
+  DW_BLOCKS_FLAGS,
   fromTypedArray,
   ShapeError,
   SHIFTED_FLAGS,
@@ -212,8 +213,42 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
   });
 });
 
-describe('first-layer weight-grad over the shifted-quad copy (conv-shifted.ts)', () => {
+describe('weight-grad by blocks of dW (conv-dw-blocks.ts, CPU adapters)', () => {
+  // Stride 1, dilation 1, no groups: each invocation sums an R × kH × kW block of dW (R ≤ 4, R·kH·kW ≤ 100).
+  const cases: Case[] = [
+    { name: 'LeNet-5 conv1: 64 images, 1→6 (blocks of 3), 28×28, k5 pad 2', x: [64, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: { padding: [2, 2] } },
+    { name: 'LeNet-5 conv2: 64 images, 6→16 (blocks of 4), 14×14, k5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], bias: true, o: {} },
+    { name: '3→7 (blocks of 4 and 3), 3×3 pad 1, odd 9×11 planes', x: [3, 3, 9, 11], w: [7, 3, 3, 3], bias: true, o: { padding: [1, 1] } },
+    { name: '2→5, rectangular 3×4 kernel, pad [1, 0], no bias', x: [3, 2, 9, 11], w: [5, 2, 3, 4], bias: false, o: { padding: [1, 0] } },
+    { name: '4→3, 7×7 pad 3 (blocks of 2: 98 accumulators)', x: [2, 4, 10, 12], w: [3, 4, 7, 7], bias: true, o: { padding: [3, 3] } },
+    { name: '5→9, 1×1 kernel', x: [2, 5, 6, 7], w: [9, 5, 1, 1], bias: true, o: {} },
+  ];
+  for (const c of cases) it(c.name, () => checkAnalytic(c));
+  it('ran conv_dwb for them, one pipeline per block shape', async () => {
+    const e = await getEngine();
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dwb_3x5x5', 'conv_dwb_4x5x5', 'conv_dwb_4x3x3', 'conv_dwb_3x3x4', 'conv_dwb_2x7x7', 'conv_dwb_3x1x1']));
+  });
+  describe('the same layers through the generic weight-grad (split-K direct kernel)', () => {
+    beforeAll(() => {
+      DW_BLOCKS_FLAGS.enabled = false;
+      SHIFTED_FLAGS.enabled = false;
+    });
+    afterAll(() => {
+      DW_BLOCKS_FLAGS.enabled = true;
+      SHIFTED_FLAGS.enabled = true;
+    });
+    for (const c of cases) it(c.name, () => checkAnalytic(c, `${c.name} (generic)`));
+  });
+});
+
+describe('first-layer weight-grad over the shifted-quad copy (conv-shifted.ts, used where blocks are not)', () => {
   // Stride 1, ≤ 4 input channels, Wo a multiple of 4: conv_s4_dw computes dW and db.
+  beforeAll(() => {
+    DW_BLOCKS_FLAGS.enabled = false;
+  });
+  afterAll(() => {
+    DW_BLOCKS_FLAGS.enabled = true;
+  });
   const cases: Case[] = [
     { name: 'LeNet-5 conv1: 64 images, 1→6, 28×28, k5 pad 2 (a partial last slice)', x: [64, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: { padding: [2, 2] } },
     { name: 'CIFAR first layer: 3→16 (two channel blocks), 3×3 pad 1', x: [5, 3, 32, 32], w: [16, 3, 3, 3], bias: true, o: { padding: [1, 1] } },
@@ -225,15 +260,6 @@ describe('first-layer weight-grad over the shifted-quad copy (conv-shifted.ts)',
   it('ran conv_s4_dw for them', async () => {
     const e = await getEngine();
     expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_s4_shift', 'conv_s4_dw_8x5', 'conv_s4_dw_8x3', 'conv_s4_dw_4x7', 'conv_s4_dw_4x11']));
-  });
-  describe('the same layers through the generic weight-grad', () => {
-    beforeAll(() => {
-      SHIFTED_FLAGS.enabled = false;
-    });
-    afterAll(() => {
-      SHIFTED_FLAGS.enabled = true;
-    });
-    for (const c of cases) it(c.name, () => checkAnalytic(c, `${c.name} (generic)`));
   });
 });
 

@@ -1,0 +1,165 @@
+/**
+ * Weight- and bias-gradient of stride-1, dilation-1, ungrouped convolutions
+ * with kernels up to 7×7 (LeNet-5's conv1 and conv2, most small CNN layers)
+ * on CPU adapters, by blocks of the weight gradient:
+ *
+ *   dW[o, c, kh, kw] = Σ_{n, oh, ow} dY[n, o, oh, ow] · x[n, c, oh + kh − pH, ow + kw − pW]
+ *
+ * One invocation per (input channel c, block of R output channels, slice of
+ * the N·Ho output rows) holds the whole R × kH × kW block of dW[·, c] and the
+ * R bias sums. Along an output row the kH × kW window of input pixels of one
+ * position is the previous position's moved by one column: it stays in
+ * registers and each position loads kH new pixels and R values of dY.
+ *
+ * Why: on lavapipe a load inside a loop is a per-lane sequence of ~10
+ * instructions (execution-mask test, buffer base and size, bounds check,
+ * load, insert) even when every invocation reads the same address — most of
+ * the generic direct weight-grad's time (conv-wgsl.ts, ~25 loads per 128
+ * multiply-adds), measured with perf on the JIT code. Here: R + kH loads per
+ * R·kH·kW multiply-adds (9 per 100 for LeNet-5's conv2 at R = 4). Larger R
+ * measured slower (the accumulators no longer fit in registers).
+ *
+ * LeNet-5 (N = 64), isolated replays interleaved in one process, fastest of
+ * 10: conv2 (6→16, 14×14, k5) weight-grad 2.62 → 1.72 ms; conv1 (1→6, 28×28,
+ * k5 pad 2) 1.20 ms + the shifted copy 0.25 ms (conv-shifted.ts) → 0.83 ms.
+ *
+ * Partial sums per slice [S, O, C·kH·kW] and [S, O] (bias), summed by the
+ * caller with one reduction (reduce.ts sumRows2).
+ */
+import { kernel, kernelFamily, Params, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { empty, type Tensor } from '../core/tensor.ts';
+import type { ConvGeom } from './conv-wgsl.ts';
+import { sum, sumRows2 } from './reduce.ts';
+
+/** Knobs, measured on lavapipe (interleaved isolated replays). */
+export const DW_BLOCKS_FLAGS = {
+  /** Use this path on software adapters (tests force it off to test the others). */
+  enabled: true,
+  /** At most this many output channels per invocation (LeNet-5 conv2: 4 / 8 / 16 took 1.7 / 2.2 / 2.4 ms). */
+  maxRows: 4,
+  /** At most this many accumulators per invocation (R·kH·kW). */
+  maxAcc: 100,
+  /** About this many invocations in all (conv2: 256 / 512 took 1.71 / 1.72 ms; conv1: 512 / 1024 0.83 / 1.06). */
+  invocations: 512,
+};
+
+/** Output channels per invocation: blocks as even as possible, ≤ maxRows, R·kH·kW ≤ maxAcc (0: not this path). */
+function rowsFor(g: ConvGeom): number {
+  const taps = g.kH * g.kW;
+  const cap = Math.min(DW_BLOCKS_FLAGS.maxRows, Math.floor(DW_BLOCKS_FLAGS.maxAcc / taps));
+  if (cap < 1) return 0;
+  return Math.ceil(g.O / Math.ceil(g.O / cap));
+}
+
+/** Whether the weight-grad of g takes this path (CPU adapters: measured there only). */
+export function useDwBlocks(g: ConvGeom, software: boolean): boolean {
+  return DW_BLOCKS_FLAGS.enabled && software && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
+}
+
+/*
+ * conv_dwb_<R>x<KH>x<KW> (a pipeline per block shape): invocation i →
+ * (c, ob, s), c fastest. It sums, over the output rows of slice s,
+ * dW[ob·R + r, c, kh, kw] for r < R and all KH × KW taps into R·KH·KW
+ * scalars (every index a constant: an array indexed by a loop variable would
+ * live in memory) and Σ dY[ob·R + r]. Per output position: KH new pixels
+ * (column ow + KW − 1 of each window row), R loads of dY, R·KH·KW fma.
+ * x: [N, C, H, W], dy: [N, O, Ho, Wo], part: [S, O, C·KH·KW], partB: [S, O].
+ */
+const DWB = kernelFamily((key: string): Kernel => {
+  const [R, KH, KW] = key.split('x').map(Number);
+  const decl: string[] = [];
+  for (let r = 0; r < R; r++) {
+    decl.push(`let ok${r} = ob * ${R}u + ${r}u < p.O; var b${r} = 0.0;`);
+    for (let t = 0; t < KH * KW; t++) decl.push(`var a${r}_${t} = 0.0;`);
+  }
+  for (let kh = 0; kh < KH; kh++) decl.push(Array.from({ length: KW - 1 }, (_, kw) => `var w${kh}_${kw} = 0.0;`).join(' '));
+  const rowSetup: string[] = [];
+  for (let kh = 0; kh < KH; kh++) {
+    rowSetup.push(`let iy${kh} = i32(oh) + ${kh} - p.pH; let ok_${kh} = u32(iy${kh}) < p.H; let rb${kh} = xb + iy${kh} * i32(p.W) - p.pW;`);
+    for (let kw = 0; kw < KW - 1; kw++) {
+      rowSetup.push(`w${kh}_${kw} = select(0.0, x[u32(max(rb${kh} + ${kw}, 0))], ok_${kh} && u32(${kw} - p.pW) < p.W);`);
+    }
+  }
+  const body: string[] = [];
+  for (let kh = 0; kh < KH; kh++) {
+    body.push(`let w${kh}_${KW - 1} = select(0.0, x[u32(max(rb${kh} + i32(ow) + ${KW - 1}, 0))], ok_${kh} && u32(i32(ow) + ${KW - 1} - p.pW) < p.W);`);
+  }
+  for (let r = 0; r < R; r++) {
+    body.push(`let d${r} = select(0.0, dy[select(0u, db + ${r}u * HoWo + ow, ok${r})], ok${r}); b${r} += d${r};`);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) body.push(`a${r}_${kh * KW + kw} = fma(d${r}, w${kh}_${kw}, a${r}_${kh * KW + kw});`);
+    }
+  }
+  // the windows move by one: the pixel at kw + 1 is the next position's kw
+  for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW - 1; kw++) body.push(`w${kh}_${kw} = w${kh}_${kw + 1};`);
+  const store: string[] = [];
+  for (let r = 0; r < R; r++) {
+    store.push(`if (ok${r}) {`);
+    store.push(`  let base = (s * p.O + ob * ${R}u + ${r}u) * p.CKK + c * ${KH * KW}u;`);
+    for (let t = 0; t < KH * KW; t++) store.push(`  part[base + ${t}u] = a${r}_${t};`);
+    store.push(`  if (c == 0u) { partB[s * p.O + ob * ${R}u + ${r}u] = b${r}; }`);
+    store.push('}');
+  }
+  return kernel(
+    `conv_dwb_${R}x${KH}x${KW}`,
+    /* wgsl */ `
+struct P { E: u32, C: u32, H: u32, W: u32, O: u32, Ho: u32, Wo: u32, obs: u32,
+           pH: i32, pW: i32, rows: u32, L: u32, CKK: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> part: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partB: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+${WGSL_WG_LINEAR}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = wg_linear(wid, nwg) * 64u + lid;
+  if (i >= p.E) { return; }
+  let c = i % p.C;
+  let ob = (i / p.C) % p.obs;
+  let s = i / (p.C * p.obs);
+  let HoWo = p.Ho * p.Wo;
+  ${decl.join('\n  ')}
+  let r1 = min(p.rows, (s + 1u) * p.L);
+  for (var row = s * p.L; row < r1; row++) {
+    let n = row / p.Ho;
+    let oh = row % p.Ho;
+    let xb = i32((n * p.C + c) * p.H * p.W);
+    let db = (n * p.O + ob * ${R}u) * HoWo + oh * p.Wo;
+    ${rowSetup.join('\n    ')}
+    for (var ow = 0u; ow < p.Wo; ow++) {
+      ${body.join('\n      ')}
+    }
+  }
+  ${store.join('\n  ')}
+}`,
+    ['read', 'read', 'write', 'write', 'uniform'],
+  );
+});
+
+/** dW [O, C, kH, kW] and db [O] (null unless `withBias`) from x [N, C, H, W] and dY [N, O, Ho, Wo], by blocks. */
+export function convWeightGradBlocks(x: Tensor, dy: Tensor, g: ConvGeom, withBias: boolean): { dw: Tensor; db: Tensor | null } {
+  const engine = x.engine;
+  const R = rowsFor(g);
+  const rows = g.N * g.Ho;
+  const obs = Math.ceil(g.O / R);
+  const S = Math.max(1, Math.min(rows, Math.round(DW_BLOCKS_FLAGS.invocations / (g.C * obs))));
+  const L = Math.ceil(rows / S);
+  const slices = Math.ceil(rows / L);
+  const E = slices * g.C * obs;
+  const CKK = g.C * g.kH * g.kW;
+  const part = empty(engine, [slices, g.O * CKK]); // [S, O·C·kH·kW]
+  const partB = empty(engine, [slices, g.O]); // [S, O]
+  const params = new Params()
+    .u32(E).u32(g.C).u32(g.H).u32(g.W).u32(g.O).u32(g.Ho).u32(g.Wo).u32(obs)
+    .i32(g.pH).i32(g.pW).u32(rows).u32(L).u32(CKK);
+  engine.run(DWB(`${R}x${g.kH}x${g.kW}`), [x, dy, part, partB], params, Math.ceil(E / 64));
+  const [sm, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·C·kH·kW], [O]
+  part.dispose();
+  partB.dispose();
+  const dw = sm.view([g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW]
+  sm.dispose();
+  return { dw, db };
+}
+
