@@ -80,6 +80,7 @@ export { conv1d, conv2d, CONV_FLAGS, type Conv1dOptions, type Conv2dOptions } fr
 export { conv2dReluPool } from './ops/conv-pool.ts';
 export { SHIFTED_FLAGS } from './ops/conv-shifted.ts';
 export { DW_BLOCKS_FLAGS } from './ops/conv-dw-blocks.ts';
+export { DX_ROWS_FLAGS } from './ops/conv-dx-rows.ts';
 export * from './ops/pool.ts';
 export * from './models/index.ts';
 export * from './train/index.ts';

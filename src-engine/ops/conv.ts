@@ -31,6 +31,7 @@ import { empty, type Tensor } from '../core/tensor.ts';
 import { ACTIVATIONS, type Activation, defaultAlpha, EPILOGUE_ACTS } from './activations.ts';
 import { convInputGradValid, validTapFraction } from './conv-dx-valid.ts';
 import { convWeightGradBlocks, useDwBlocks } from './conv-dw-blocks.ts';
+import { convInputGradRows, useDxRows } from './conv-dx-rows.ts';
 import { convWeightGradShifted, useShifted } from './conv-shifted.ts';
 import { CONV, CONV_DIRECT, type ConvDirectVariant, type ConvGeom, type ConvMode as Mode, type ConvVariant, directTable } from './conv-wgsl.ts';
 import { mapN } from './map.ts';
@@ -207,7 +208,8 @@ function packWeights(w: Tensor, g: Geom, mode: 'fwd' | 'dx'): Tensor {
  * backward will need them (`withDx`): one dispatch either way.
  */
 export function packForward(w: Tensor, g: Geom, withDx: boolean): [Tensor, Tensor | null] {
-  if (!withDx) return [packWeights(w, g, 'fwd'), null];
+  // (the input-grad by rows reads the weights as they are)
+  if (!withDx || useDxRows(g, w.engine.isSoftware)) return [packWeights(w, g, 'fwd'), null];
   const f = packLayout(g, 'fwd');
   const d = packLayout(g, 'dx');
   const kk = g.kH * g.kW;
@@ -446,7 +448,8 @@ function useValidTaps(engine: Engine, g: Geom): boolean {
 function convInputGrad(dy: Tensor, w: Tensor, g: Geom, packed: Tensor | null = null): Tensor {
   const engine = dy.engine;
   const dx = empty(engine, [g.N, g.C, g.H, g.W]); // [N, C, H, W]
-  if (dx.size > 0) {
+  if (dx.size > 0 && useDxRows(g, engine.isSoftware)) convInputGradRows(engine, g, dy, w, dx);
+  else if (dx.size > 0) {
     const wp = packed ?? packWeights(w, g, 'dx'); // [G, Og·kH·kW, Cg rounded up to 4]
     if (useValidTaps(engine, g)) {
       const [wg, rMax] = CONV_FLAGS.dxValid;

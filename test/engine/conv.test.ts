@@ -12,6 +12,7 @@ import {
   conv1d,
   conv2d,
   DW_BLOCKS_FLAGS,
+  DX_ROWS_FLAGS,
   fromTypedArray,
   ShapeError,
   SHIFTED_FLAGS,
@@ -130,7 +131,16 @@ async function checkAnalytic(c: Case, label = c.name): Promise<void> {
   for (const t of [x, w, b, y, gy] as Tensor[]) t.dispose();
 }
 
-describe('conv2d on larger shapes vs the analytic reference', () => {
+describe('conv2d on larger shapes vs the analytic reference (the generic kernels)', () => {
+  // The CPU adapter's by-blocks weight-grad and by-rows input-grad are tested below; here the GEMM kernels they replace there.
+  beforeAll(() => {
+    DW_BLOCKS_FLAGS.enabled = false;
+    DX_ROWS_FLAGS.enabled = false;
+  });
+  afterAll(() => {
+    DW_BLOCKS_FLAGS.enabled = true;
+    DX_ROWS_FLAGS.enabled = true;
+  });
   const cases: Case[] = [
     { name: 'M = 18 (64-wide tile), N·Ho·Wo = 969 not a tile multiple', x: [3, 5, 17, 19], w: [18, 5, 3, 3], bias: true, o: { padding: [1, 1] } },
     { name: '70 output channels (two M tiles), K = 72', x: [2, 8, 12, 12], w: [70, 8, 3, 3], bias: true, o: { padding: [1, 1] } },
@@ -213,8 +223,9 @@ describe('conv2d on larger shapes vs the analytic reference', () => {
   });
 });
 
-describe('weight-grad by blocks of dW (conv-dw-blocks.ts, CPU adapters)', () => {
-  // Stride 1, dilation 1, no groups: each invocation sums an R × kH × kW block of dW (R ≤ 4, R·kH·kW ≤ 100).
+describe('weight-grad by blocks of dW (conv-dw-blocks.ts) and input-grad by rows (conv-dx-rows.ts), CPU adapters', () => {
+  // Stride 1, dilation 1, no groups: each invocation sums an R × kH × kW block of dW (R ≤ 4, R·kH·kW ≤ 100),
+  // or R channels of 2 rows of dX (R·2·W ≤ 96, R·kW·Wo ≤ 512).
   const cases: Case[] = [
     { name: 'LeNet-5 conv1: 64 images, 1→6 (blocks of 3), 28×28, k5 pad 2', x: [64, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: { padding: [2, 2] } },
     { name: 'LeNet-5 conv2: 64 images, 6→16 (blocks of 4), 14×14, k5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], bias: true, o: {} },
@@ -224,17 +235,20 @@ describe('weight-grad by blocks of dW (conv-dw-blocks.ts, CPU adapters)', () => 
     { name: '5→9, 1×1 kernel', x: [2, 5, 6, 7], w: [9, 5, 1, 1], bias: true, o: {} },
   ];
   for (const c of cases) it(c.name, () => checkAnalytic(c));
-  it('ran conv_dwb for them, one pipeline per block shape', async () => {
+  it('ran conv_dwb and conv_dxr for them, one pipeline per block shape and row geometry', async () => {
     const e = await getEngine();
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dxr_3x5x14x10x0x2', 'conv_dxr_3x3x11x11x1x2', 'conv_dxr_2x4x11x8x0x2', 'conv_dxr_4x7x12x12x3x2', 'conv_dxr_5x1x7x7x0x2']));
     expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dwb_3x5x5', 'conv_dwb_4x5x5', 'conv_dwb_4x3x3', 'conv_dwb_3x3x4', 'conv_dwb_2x7x7', 'conv_dwb_3x1x1']));
   });
-  describe('the same layers through the generic weight-grad (split-K direct kernel)', () => {
+  describe('the same layers through the generic kernels (split-K weight-grad, valid-tap or GEMM input-grad)', () => {
     beforeAll(() => {
       DW_BLOCKS_FLAGS.enabled = false;
+      DX_ROWS_FLAGS.enabled = false;
       SHIFTED_FLAGS.enabled = false;
     });
     afterAll(() => {
       DW_BLOCKS_FLAGS.enabled = true;
+      DX_ROWS_FLAGS.enabled = true;
       SHIFTED_FLAGS.enabled = true;
     });
     for (const c of cases) it(c.name, () => checkAnalytic(c, `${c.name} (generic)`));
