@@ -15,7 +15,7 @@
  * Both share the column set-up, the B gather and the stores below.
  */
 import { kernel, kernelFamily, WGSL_DIVMOD, WGSL_IS_NAN, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
-import { EPILOGUE_WGSL } from './activations.ts';
+import { ACTIVATIONS, EPILOGUE_WGSL } from './activations.ts';
 
 export type ConvMode = 'fwd' | 'dx' | 'dw';
 
@@ -155,7 +155,7 @@ function windowColumnState(): string {
 }
 
 /**
- * WGSL (fwd, pool2): bias + activation of the four cells of each pooled
+ * WGSL (fwd, pool2): bias + ReLU of the four cells of each pooled
  * output, then their maximum and its argmax (as pool.ts maxpool2_fwd4 over a
  * ReLU output: scan order, NaN wins, no argmax when the maximum is not
  * positive), stored at [img, o, ph, pw]; the argmax as oh·Wo + ow.
@@ -168,7 +168,9 @@ function pooledStore(rM: number, rN: number): string {
   for (let q = 0; q < RN4; q++) {
     s.push(`  if (pok_${q}) {`);
     s.push(`    let z4 = acc[i * ${RN4}u + ${q}u] + vec4<f32>(bv); var y4 = z4;`);
-    s.push('    for (var c = 0u; c < 4u; c++) { y4[c] = epilogue_act(z4[c], p.act, p.alpha); }');
+    // Always ReLU here (conv-pool.ts): inline, not the epilogue's run-time switch (which cost LeNet-5's
+    // pooled conv1 / conv2 forward 14% / 20% on lavapipe: q1 of 12 interleaved rounds 1.82 → 1.56, 1.91 → 1.48 ms).
+    s.push(`    for (var c = 0u; c < 4u; c++) { y4[c] = ${ACTIVATIONS.relu.fwd('z4[c]', '0.0')}; }`);
     s.push('    var best = y4.x; var arg = 0u;');
     s.push('    for (var c = 1u; c < 4u; c++) { if (y4[c] > best || is_nan(y4[c])) { best = y4[c]; arg = c; } }');
     s.push(`    let o = (pimg_${q} * p.O + grp * p.Og + m) * p.HpWp + ph_${q} * p.Wp + pw_${q};`);
