@@ -66,7 +66,9 @@ export function useDwBlocks(g: ConvGeom, software: boolean): boolean {
  * x: [N, C, H, W], dy: [N, O, Ho, Wo], part: [S, O, C·KH·KW], partB: [S, O].
  */
 const DWB = kernelFamily((key: string): Kernel => {
-  const [R, KH, KW] = key.split('x').map(Number);
+  const [shape, mode] = key.split('_');
+  const [R, KH, KW] = shape.split('x').map(Number);
+  const pooled = mode === 'pooled';
   const decl: string[] = [];
   for (let r = 0; r < R; r++) {
     decl.push(`let ok${r} = ob * ${R}u + ${r}u < p.O; var b${r} = 0.0;`);
@@ -80,18 +82,45 @@ const DWB = kernelFamily((key: string): Kernel => {
       rowSetup.push(`w${kh}_${kw} = select(0.0, x[u32(max(rb${kh} + ${kw}, 0))], ok_${kh} && u32(${kw} - p.pW) < p.W);`);
     }
   }
-  const body: string[] = [];
-  for (let kh = 0; kh < KH; kh++) {
-    body.push(`let w${kh}_${KW - 1} = select(0.0, x[u32(max(rb${kh} + i32(ow) + ${KW - 1}, 0))], ok_${kh} && u32(i32(ow) + ${KW - 1} - p.pW) < p.W);`);
-  }
-  for (let r = 0; r < R; r++) {
-    body.push(`let d${r} = select(0.0, dy[select(0u, db + ${r}u * HoWo + ow, ok${r})], ok${r}); b${r} += d${r};`);
+  /** One output position `ow` with dY values `d(r)`: its new pixels, the products, the windows moved by one. */
+  const position = (ow: string, d: (r: number) => string): string[] => {
+    const b: string[] = ['{'];
     for (let kh = 0; kh < KH; kh++) {
-      for (let kw = 0; kw < KW; kw++) body.push(`a${r}_${kh * KW + kw} = fma(d${r}, w${kh}_${kw}, a${r}_${kh * KW + kw});`);
+      b.push(`let w${kh}_${KW - 1} = select(0.0, x[u32(max(rb${kh} + i32(${ow}) + ${KW - 1}, 0))], ok_${kh} && u32(i32(${ow}) + ${KW - 1} - p.pW) < p.W);`);
     }
+    for (let r = 0; r < R; r++) {
+      b.push(`let d${r} = ${d(r)}; b${r} += d${r};`);
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) b.push(`a${r}_${kh * KW + kw} = fma(d${r}, w${kh}_${kw}, a${r}_${kh * KW + kw});`);
+      }
+    }
+    // the windows move by one: the pixel at kw + 1 is the next position's kw
+    for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW - 1; kw++) b.push(`w${kh}_${kw} = w${kh}_${kw + 1};`);
+    b.push('}');
+    return b;
+  };
+  let row: string;
+  if (!pooled) {
+    row = `let db = (n * p.O + ob * ${R}u) * HoWo + oh * p.Wo;
+    ${rowSetup.join('\n    ')}
+    for (var ow = 0u; ow < p.Wo; ow++) {
+      ${position('ow', (r) => `select(0.0, dy[select(0u, db + ${r}u * HoWo + ow, ok${r})], ok${r})`).join('\n      ')}
+    }`;
+  } else {
+    // dY from the 2×2 max-pool's gradient: dY[oh, ow] = g[oh / 2, ow / 2] where the window's argmax is
+    // (oh, ow), else 0; rows and columns past the last window are 0 (skipped).
+    const loads = Array.from({ length: R }, (_, r) => `let gi${r} = select(0u, pb + ${r}u * HpWp + px, ok${r}); let gv${r} = select(0.0, dy[gi${r}], ok${r}); let iv${r} = idx[gi${r}];`);
+    row = `if (oh < 2u * p.Hp) {
+    let pb = (n * p.O + ob * ${R}u) * HpWp + (oh / 2u) * p.Wp;
+    ${rowSetup.join('\n    ')}
+    for (var px = 0u; px < p.Wp; px++) {
+      ${loads.join('\n      ')}
+      let at = i32(oh * p.Wo + 2u * px);
+      ${position('2u * px', (r) => `select(0.0, gv${r}, iv${r} == at)`).join('\n      ')}
+      ${position('2u * px + 1u', (r) => `select(0.0, gv${r}, iv${r} == at + 1)`).join('\n      ')}
+    }
+    }`;
   }
-  // the windows move by one: the pixel at kw + 1 is the next position's kw
-  for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW - 1; kw++) body.push(`w${kh}_${kw} = w${kh}_${kw + 1};`);
   const store: string[] = [];
   for (let r = 0; r < R; r++) {
     store.push(`if (ok${r}) {`);
@@ -100,16 +129,15 @@ const DWB = kernelFamily((key: string): Kernel => {
     store.push(`  if (c == 0u) { partB[s * p.O + ob * ${R}u + ${r}u] = b${r}; }`);
     store.push('}');
   }
+  const bind = pooled ? ['x', 'dy', 'idx', 'part', 'partB'] : ['x', 'dy', 'part', 'partB'];
+  const types: Record<string, string> = { x: 'read> x: array<f32>', dy: 'read> dy: array<f32>', idx: 'read> idx: array<i32>', part: 'read_write> part: array<f32>', partB: 'read_write> partB: array<f32>' };
   return kernel(
-    `conv_dwb_${R}x${KH}x${KW}`,
+    `conv_dwb_${key}`,
     /* wgsl */ `
 struct P { E: u32, C: u32, H: u32, W: u32, O: u32, Ho: u32, Wo: u32, obs: u32,
-           pH: i32, pW: i32, rows: u32, L: u32, CKK: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> part: array<f32>;
-@group(0) @binding(3) var<storage, read_write> partB: array<f32>;
-@group(0) @binding(4) var<uniform> p: P;
+           pH: i32, pW: i32, rows: u32, L: u32, CKK: u32, Hp: u32, Wp: u32 }
+${bind.map((b, i) => `@group(0) @binding(${i}) var<storage, ${types[b]};`).join('\n')}
+@group(0) @binding(${bind.length}) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -120,26 +148,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let ob = (i / p.C) % p.obs;
   let s = i / (p.C * p.obs);
   let HoWo = p.Ho * p.Wo;
+  let HpWp = p.Hp * p.Wp;
   ${decl.join('\n  ')}
   let r1 = min(p.rows, (s + 1u) * p.L);
   for (var row = s * p.L; row < r1; row++) {
     let n = row / p.Ho;
     let oh = row % p.Ho;
     let xb = i32((n * p.C + c) * p.H * p.W);
-    let db = (n * p.O + ob * ${R}u) * HoWo + oh * p.Wo;
-    ${rowSetup.join('\n    ')}
-    for (var ow = 0u; ow < p.Wo; ow++) {
-      ${body.join('\n      ')}
-    }
+    ${row}
   }
   ${store.join('\n  ')}
 }`,
-    ['read', 'read', 'write', 'write', 'uniform'],
+    [...bind.map((b) => (b === 'part' || b === 'partB' ? 'write' : 'read') as 'read' | 'write'), 'uniform'],
   );
 });
 
-/** dW [O, C, kH, kW] and db [O] (null unless `withBias`) from x [N, C, H, W] and dY [N, O, Ho, Wo], by blocks. */
-export function convWeightGradBlocks(x: Tensor, dy: Tensor, g: ConvGeom, withBias: boolean): { dw: Tensor; db: Tensor | null } {
+/**
+ * dW [O, C, kH, kW] and db [O] (null unless `withBias`) from x [N, C, H, W] and dY [N, O, Ho, Wo] —
+ * or, with `pooled`, from the gradient g [N, O, Hp, Wp] of a 2×2/2 max-pool over dY's plane and its
+ * argmax idx (conv-pool.ts: idx = oh·Wo + ow of each window's maximum, −1 for none), read in place of
+ * the dY the pool's backward would scatter (same values, so the same sums).
+ */
+export function convWeightGradBlocks(
+  x: Tensor,
+  dy: Tensor | null,
+  g: ConvGeom,
+  withBias: boolean,
+  pooled: { g: Tensor; idx: Tensor } | null = null,
+): { dw: Tensor; db: Tensor | null } {
   const engine = x.engine;
   const R = rowsFor(g);
   const rows = g.N * g.Ho;
@@ -153,8 +189,10 @@ export function convWeightGradBlocks(x: Tensor, dy: Tensor, g: ConvGeom, withBia
   const partB = empty(engine, [slices, g.O]); // [S, O]
   const params = new Params()
     .u32(E).u32(g.C).u32(g.H).u32(g.W).u32(g.O).u32(g.Ho).u32(g.Wo).u32(obs)
-    .i32(g.pH).i32(g.pW).u32(rows).u32(L).u32(CKK);
-  engine.run(DWB(`${R}x${g.kH}x${g.kW}`), [x, dy, part, partB], params, Math.ceil(E / 64));
+    .i32(g.pH).i32(g.pW).u32(rows).u32(L).u32(CKK).u32(Math.floor(g.Ho / 2)).u32(Math.floor(g.Wo / 2));
+  const shape = `${R}x${g.kH}x${g.kW}`;
+  if (pooled) engine.run(DWB(`${shape}_pooled`), [x, pooled.g, pooled.idx, part, partB], params, Math.ceil(E / 64));
+  else engine.run(DWB(shape), [x, dy!, part, partB], params, Math.ceil(E / 64));
   const [sm, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·C·kH·kW], [O]
   part.dispose();
   partB.dispose();
@@ -162,4 +200,3 @@ export function convWeightGradBlocks(x: Tensor, dy: Tensor, g: ConvGeom, withBia
   sm.dispose();
   return { dw, db };
 }
-

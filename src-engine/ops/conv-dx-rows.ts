@@ -60,7 +60,12 @@ export function useDxRows(g: ConvGeom, software: boolean): boolean {
  * packing), dy: [N, O, Ho, Wo], out: [N, C, H, W].
  */
 const DXR = kernelFamily((key: string): Kernel => {
-  const [R, KW, W, Wo, PW, Y] = key.split('x').map(Number);
+  const [shape, mode] = key.split('_');
+  const [R, KW, W, Wo, PW, Y] = shape.split('x').map(Number);
+  const pooled = mode === 'pooled';
+  const Wp = Math.floor(Wo / 2);
+  // pooled: only columns j < 2·Wp can hold a gradient (the rest are in no window)
+  const cols = pooled ? 2 * Wp : Wo;
   const decl: string[] = [];
   for (let r = 0; r < R; r++) {
     decl.push(`let okc${r} = c0 + ${r}u < p.C;`);
@@ -75,8 +80,15 @@ const DXR = kernelFamily((key: string): Kernel => {
   const rowBody: string[][] = [];
   for (let y = 0; y < Y; y++) {
     const b: string[] = [];
-    for (let j = 0; j < Wo; j++) b.push(`let d${j} = dy[db${y} + ${j}u];`);
-    for (let j = 0; j < Wo; j++) {
+    if (!pooled) for (let j = 0; j < Wo; j++) b.push(`let d${j} = dy[db${y} + ${j}u];`);
+    else {
+      // dY from the 2×2 max-pool's gradient: g where the window's argmax is this position, else 0.
+      for (let px = 0; px < Wp; px++) {
+        b.push(`let gv${px} = dy[pb${y} + ${px}u]; let iv${px} = idx[pb${y} + ${px}u];`);
+        b.push(`let d${2 * px} = select(0.0, gv${px}, iv${px} == at${y} + ${2 * px}); let d${2 * px + 1} = select(0.0, gv${px}, iv${px} == at${y} + ${2 * px + 1});`);
+      }
+    }
+    for (let j = 0; j < cols; j++) {
       for (let kw = 0; kw < KW; kw++) {
         const ix = j - PW + kw;
         if (ix < 0 || ix >= W) continue;
@@ -98,11 +110,12 @@ const DXR = kernelFamily((key: string): Kernel => {
   return kernel(
     `conv_dxr_${key}`,
     /* wgsl */ `
-struct P { E: u32, N: u32, C: u32, H: u32, O: u32, Ho: u32, kH: u32, pH: u32, kHkW: u32, HY: u32 }
+struct P { E: u32, N: u32, C: u32, H: u32, O: u32, Ho: u32, kH: u32, pH: u32, kHkW: u32, HY: u32, Hp: u32 }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+${pooled ? '@group(0) @binding(3) var<storage, read> idx: array<i32>;' : ''}
+@group(0) @binding(${pooled ? 4 : 3}) var<uniform> p: P;
 ${WGSL_WG_LINEAR}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -121,8 +134,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         ${body.join('\n        ')}
         ${rowBody
           .map(
-            (b, y) => `if (iy + ${y}u + p.pH >= kh && iy + ${y}u + p.pH - kh < p.Ho) {
-          let db${y} = ((n * p.O + o) * p.Ho + iy + ${y}u + p.pH - kh) * ${Wo}u;
+            (b, y) => `if (iy + ${y}u + p.pH >= kh && iy + ${y}u + p.pH - kh < ${pooled ? '2u * p.Hp' : 'p.Ho'}) {
+          let oy${y} = iy + ${y}u + p.pH - kh;
+          ${
+            pooled
+              ? `let pb${y} = ((n * p.O + o) * p.Hp + oy${y} / 2u) * ${Wp}u; let at${y} = i32(oy${y} * ${Wo}u);`
+              : `let db${y} = ((n * p.O + o) * p.Ho + oy${y}) * ${Wo}u;`
+          }
           ${b.join('\n          ')}
         }`,
           )
@@ -132,17 +150,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ${store.join('\n  ')}
 }`,
-    ['read', 'read', 'write', 'uniform'],
+    pooled ? ['read', 'read', 'write', 'read', 'uniform'] : ['read', 'read', 'write', 'uniform'],
   );
 });
 
-/** Records dX (`out`, [N, C, H, W]) from dY ([N, O, Ho, Wo]) and the weights ([O, C, kH, kW]). */
-export function convInputGradRows(engine: Engine, g: ConvGeom, dy: Bindable, w: Bindable, out: Bindable): void {
+/**
+ * Records dX (`out`, [N, C, H, W]) from dY ([N, O, Ho, Wo]) and the weights ([O, C, kH, kW]) — or, with
+ * `pooled`, from the gradient g [N, O, ⌊Ho/2⌋, ⌊Wo/2⌋] of a 2×2/2 max-pool over dY's plane and its argmax
+ * idx (conv-pool.ts), read in place of the dY the pool's backward would scatter (same values and sums).
+ */
+export function convInputGradRows(engine: Engine, g: ConvGeom, dy: Bindable | null, w: Bindable, out: Bindable, pooled: { g: Bindable; idx: Bindable } | null = null): void {
   const R = rowsFor(g);
   const blocks = Math.ceil(g.C / R);
   const Y = DX_ROWS_FLAGS.rowsPer;
   const HY = Math.ceil(g.H / Y);
   const E = HY * g.N * blocks;
-  const params = new Params().u32(E).u32(g.N).u32(g.C).u32(g.H).u32(g.O).u32(g.Ho).u32(g.kH).u32(g.pH).u32(g.kH * g.kW).u32(HY);
-  engine.run(DXR(`${R}x${g.kW}x${g.W}x${g.Wo}x${g.pW}x${Y}`), [dy, w, out], params, Math.ceil(E / 64));
+  const params = new Params().u32(E).u32(g.N).u32(g.C).u32(g.H).u32(g.O).u32(g.Ho).u32(g.kH).u32(g.pH).u32(g.kH * g.kW).u32(HY).u32(Math.floor(g.Ho / 2));
+  const shape = `${R}x${g.kW}x${g.W}x${g.Wo}x${g.pW}x${Y}`;
+  if (pooled) engine.run(DXR(`${shape}_pooled`), [pooled.g, w, out, pooled.idx], params, Math.ceil(E / 64));
+  else engine.run(DXR(shape), [dy!, w, out], params, Math.ceil(E / 64));
 }

@@ -46,9 +46,11 @@ export function conv2dReluPool(x: Tensor, w: Tensor, b: Tensor | null, opt: Omit
     wp.dispose();
   }
   const res = record(op, b ? [x, w, b] : [x, w], out, (g) => {
-    const dz = maxPool2Grad(g, idx, [geom.N, geom.O, geom.Ho, geom.Wo]); // [N, O, Ho, Wo]
-    const grads = convBackward(dz, x, w, b, geom, wpDx);
-    dz.dispose();
+    // The by-rows input-grad and by-blocks weight-grad read g and idx in place of dz (CPU adapters);
+    // any other kernel gets dz scattered by the pool's backward.
+    let dz: Tensor | null = null; // [N, O, Ho, Wo]
+    const grads = convBackward({ g, idx, dense: () => (dz = maxPool2Grad(g, idx, [geom.N, geom.O, geom.Ho, geom.Wo])) }, x, w, b, geom, wpDx);
+    (dz as Tensor | null)?.dispose();
     return grads;
   });
   for (const t of wpDx ? [idx, wpDx] : [idx]) {

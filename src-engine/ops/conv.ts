@@ -414,24 +414,49 @@ export function convGeometry(op: string, x: Tensor, w: Tensor, b: Tensor | null,
   return { N, C, H, W, O, Ho, Wo, G, kH, kW, sH, sW, pH, pW, dH, dW };
 }
 
+/**
+ * dz of a conv's backward given as the gradient g [N, O, ⌊Ho/2⌋, ⌊Wo/2⌋] of a 2×2/2 max-pool over
+ * it and the pool's argmax idx (conv-pool.ts): the by-rows input-grad and by-blocks weight-grad read
+ * those in place of dz; `dense()` scatters dz for any other kernel (called at most once).
+ */
+export interface PooledGrad {
+  g: Tensor;
+  idx: Tensor;
+  dense: () => Tensor;
+}
+
 /** Gradients of x, w (and b) from dz, the gradient of the conv's pre-activation output [N, O, Ho, Wo]. */
-export function convBackward(dz: Tensor, x: Tensor, w: Tensor, b: Tensor | null, geom: Geom, wpDx: Tensor | null = null): Array<Tensor | null> {
-  const gx = x.requiresGrad ? convInputGrad(dz, w, geom, wpDx) : null; // [N, C, H, W]
+export function convBackward(dz: Tensor | PooledGrad, x: Tensor, w: Tensor, b: Tensor | null, geom: Geom, wpDx: Tensor | null = null): Array<Tensor | null> {
+  const pooled = 'dense' in dz ? dz : null;
+  let dense: Tensor | null = pooled ? null : (dz as Tensor);
+  const dzDense = (): Tensor => (dense ??= pooled!.dense());
+  const software = x.engine.isSoftware;
+  let gx: Tensor | null = null; // [N, C, H, W]
+  if (x.requiresGrad) gx = pooled && useDxRows(geom, software) ? convInputGradRowsPooled(pooled, w, geom) : convInputGrad(dzDense(), w, geom, wpDx);
   let gw: Tensor | null = null; // [O, Cg, kH, kW]
   let gb: Tensor | null = null; // [O]
   // Stride 1 on a CPU adapter: weight- and bias-grad by blocks of dW, a sliding window of x (conv-dw-blocks.ts).
-  if (w.requiresGrad && useDwBlocks(geom, x.engine.isSoftware)) ({ dw: gw, db: gb } = convWeightGradBlocks(x, dz, geom, !!b?.requiresGrad));
+  if (w.requiresGrad && useDwBlocks(geom, software)) {
+    ({ dw: gw, db: gb } = convWeightGradBlocks(x, pooled ? null : dzDense(), geom, !!b?.requiresGrad, pooled));
+  }
   // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
-  else if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dz, geom, !!b?.requiresGrad));
-  else if (w.requiresGrad) ({ dw: gw, db: gb } = convWeightGrad(x, dz, geom, w.shape, !!b?.requiresGrad));
+  else if (w.requiresGrad && useShifted(geom)) ({ dw: gw, db: gb } = convWeightGradShifted(x, dzDense(), geom, !!b?.requiresGrad));
+  else if (w.requiresGrad) ({ dw: gw, db: gb } = convWeightGrad(x, dzDense(), geom, w.shape, !!b?.requiresGrad));
   if (b?.requiresGrad && !gb) {
-    const v = dz.view([geom.N, geom.O, geom.Ho * geom.Wo]);
+    const v = dzDense().view([geom.N, geom.O, geom.Ho * geom.Wo]);
     const s = sum(v, 2); // [N, O]
     gb = sum(s, 0); // [O]
     v.dispose();
     s.dispose();
   }
   return b ? [gx, gw, gb] : [gx, gw];
+}
+
+/** dX by rows from a pooled gradient (conv-dx-rows.ts). */
+function convInputGradRowsPooled(pooled: PooledGrad, w: Tensor, g: Geom): Tensor {
+  const dx = empty(w.engine, [g.N, g.C, g.H, g.W]); // [N, C, H, W]
+  if (dx.size > 0) convInputGradRows(w.engine, g, null, w, dx, pooled);
+  return dx;
 }
 
 /**
