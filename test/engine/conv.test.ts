@@ -225,7 +225,7 @@ describe('conv2d on larger shapes vs the analytic reference (the generic kernels
 
 describe('weight-grad by blocks of dW (conv-dw-blocks.ts) and input-grad by rows (conv-dx-rows.ts), CPU adapters', () => {
   // Stride 1, dilation 1, no groups: each invocation sums an R × kH × kW block of dW (R ≤ 4, R·kH·kW ≤ 100),
-  // or R channels of 2 rows of dX (R·2·W ≤ 96, R·kW·Wo ≤ 512).
+  // or R channels of 2 rows of dX (R·2·W ≤ 96, R·kW·Wo ≤ 512) where most of the GEMM's taps fall outside dY.
   const cases: Case[] = [
     { name: 'LeNet-5 conv1: 64 images, 1→6 (blocks of 3), 28×28, k5 pad 2', x: [64, 1, 28, 28], w: [6, 1, 5, 5], bias: true, o: { padding: [2, 2] } },
     { name: 'LeNet-5 conv2: 64 images, 6→16 (blocks of 4), 14×14, k5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], bias: true, o: {} },
@@ -237,7 +237,8 @@ describe('weight-grad by blocks of dW (conv-dw-blocks.ts) and input-grad by rows
   for (const c of cases) it(c.name, () => checkAnalytic(c));
   it('ran conv_dwb and conv_dxr for them, one pipeline per block shape and row geometry', async () => {
     const e = await getEngine();
-    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dxr_3x5x14x10x0x2', 'conv_dxr_3x3x11x11x1x2', 'conv_dxr_2x4x11x8x0x2', 'conv_dxr_4x7x12x12x3x2', 'conv_dxr_5x1x7x7x0x2']));
+    // (by rows only where it replaces the valid-tap kernel: layers with few valid taps)
+    expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dxr_3x5x14x10x0x2', 'conv_dxr_2x4x11x8x0x2']));
     expect(e.compiledKernels()).toEqual(expect.arrayContaining(['conv_dwb_3x5x5', 'conv_dwb_4x5x5', 'conv_dwb_4x3x3', 'conv_dwb_3x3x4', 'conv_dwb_2x7x7', 'conv_dwb_3x1x1']));
   });
   describe('the same layers through the generic kernels (split-K weight-grad, valid-tap or GEMM input-grad)', () => {
