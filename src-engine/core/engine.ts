@@ -95,6 +95,13 @@ export class Engine {
    * between CPUs and GPUs (ops/conv.ts, ops/matmul.ts) choose by it.
    */
   readonly isSoftware: boolean;
+  /**
+   * True on Mesa's lavapipe (llvmpipe's LLVM JIT), where kernels with large
+   * unrolled bodies compile in a fraction of a second. SwiftShader took
+   * 150 s to compile the same by-blocks / by-rows convolution gradients
+   * (ops/conv-dw-blocks.ts, conv-dx-rows.ts): those are lavapipe-only.
+   */
+  readonly isLavapipe: boolean;
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pipelineNames = new Set<string>();
@@ -155,7 +162,9 @@ export class Engine {
       minUniformOffsetAlignment: l.minUniformBufferOffsetAlignment,
     };
     const info = (device as { adapterInfo?: { architecture?: string; description?: string; vendor?: string } }).adapterInfo;
-    this.isSoftware = /software|llvmpipe|lavapipe|swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''} ${info?.vendor ?? ''}`);
+    const desc = `${info?.architecture ?? ''} ${info?.description ?? ''} ${info?.vendor ?? ''}`;
+    this.isSoftware = /software|llvmpipe|lavapipe|swiftshader/i.test(desc);
+    this.isLavapipe = /llvmpipe|lavapipe/i.test(desc);
     this.baseSeed = (options.seed ?? 0) >>> 0;
     this.maxPooledBytes = options.maxPooledBytes ?? 512 * 2 ** 20;
     this.pool = new BufferPool((size) => this.createStorageBuffer(size));

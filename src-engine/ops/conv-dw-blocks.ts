@@ -1,7 +1,7 @@
 /**
  * Weight- and bias-gradient of stride-1, dilation-1, ungrouped convolutions
  * with kernels up to 7×7 (LeNet-5's conv1 and conv2, most small CNN layers)
- * on CPU adapters, by blocks of the weight gradient:
+ * on lavapipe, by blocks of the weight gradient:
  *
  *   dW[o, c, kh, kw] = Σ_{n, oh, ow} dY[n, o, oh, ow] · x[n, c, oh + kh − pH, ow + kw − pW]
  *
@@ -33,7 +33,7 @@ import { sum, sumRows2 } from './reduce.ts';
 
 /** Knobs, measured on lavapipe (interleaved isolated replays). */
 export const DW_BLOCKS_FLAGS = {
-  /** Use this path on software adapters (tests force it off to test the others). */
+  /** Use this path on lavapipe (tests force it off to test the others). */
   enabled: true,
   /** At most this many output channels per invocation (LeNet-5 conv2: 4 / 8 / 16 took 1.7 / 2.2 / 2.4 ms). */
   maxRows: 4,
@@ -51,9 +51,9 @@ function rowsFor(g: ConvGeom): number {
   return Math.ceil(g.O / Math.ceil(g.O / cap));
 }
 
-/** Whether the weight-grad of g takes this path (CPU adapters: measured there only). */
-export function useDwBlocks(g: ConvGeom, software: boolean): boolean {
-  return DW_BLOCKS_FLAGS.enabled && software && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
+/** Whether the weight-grad of g takes this path (lavapipe only: measured there; SwiftShader took 150 s to compile it). */
+export function useDwBlocks(g: ConvGeom, lavapipe: boolean): boolean {
+  return DW_BLOCKS_FLAGS.enabled && lavapipe && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
 }
 
 /*

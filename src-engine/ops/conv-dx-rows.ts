@@ -1,6 +1,6 @@
 /**
  * Convolution input-gradient by rows (stride 1, dilation 1, no groups, small
- * planes) on CPU adapters: `conv_dxr_<R>x<kW>x<W>x<Wo>x<pW>x<Y>`, one
+ * planes) on lavapipe: `conv_dxr_<R>x<kW>x<W>x<Wo>x<pW>x<Y>`, one
  * pipeline per row geometry (the row is unrolled).
  *
  *   dX[n, c, iy, ix] = Σ_{o, kh, kw} W[o, c, kh, kw] · dY[n, o, iy + pH − kh, ix + pW − kw]
@@ -49,9 +49,9 @@ function rowsFor(g: ConvGeom): number {
   return Math.ceil(g.C / Math.ceil(g.C / cap));
 }
 
-/** Whether the input-grad of g takes this path (CPU adapters: measured there only). */
-export function useDxRows(g: ConvGeom, software: boolean): boolean {
-  return DX_ROWS_FLAGS.enabled && software && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
+/** Whether the input-grad of g may take this path (lavapipe only: measured there; SwiftShader took 150 s to compile it). */
+export function useDxRows(g: ConvGeom, lavapipe: boolean): boolean {
+  return DX_ROWS_FLAGS.enabled && lavapipe && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
 }
 
 /*

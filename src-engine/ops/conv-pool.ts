@@ -46,7 +46,7 @@ export function conv2dReluPool(x: Tensor, w: Tensor, b: Tensor | null, opt: Omit
     wp.dispose();
   }
   const res = record(op, b ? [x, w, b] : [x, w], out, (g) => {
-    // The by-rows input-grad and by-blocks weight-grad read g and idx in place of dz (CPU adapters);
+    // The by-rows input-grad and by-blocks weight-grad read g and idx in place of dz (lavapipe);
     // any other kernel gets dz scattered by the pool's backward.
     let dz: Tensor | null = null; // [N, O, Ho, Wo]
     const grads = convBackward({ g, idx, dense: () => (dz = maxPool2Grad(g, idx, [geom.N, geom.O, geom.Ho, geom.Wo])) }, x, w, b, geom, wpDx);

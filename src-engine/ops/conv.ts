@@ -430,13 +430,13 @@ export function convBackward(dz: Tensor | PooledGrad, x: Tensor, w: Tensor, b: T
   const pooled = 'dense' in dz ? dz : null;
   let dense: Tensor | null = pooled ? null : (dz as Tensor);
   const dzDense = (): Tensor => (dense ??= pooled!.dense());
-  const software = x.engine.isSoftware;
+  const lavapipe = x.engine.isLavapipe;
   let gx: Tensor | null = null; // [N, C, H, W]
   if (x.requiresGrad) gx = pooled && dxByRows(x.engine, geom) ? convInputGradRowsPooled(pooled, w, geom) : convInputGrad(dzDense(), w, geom, wpDx);
   let gw: Tensor | null = null; // [O, Cg, kH, kW]
   let gb: Tensor | null = null; // [O]
-  // Stride 1 on a CPU adapter: weight- and bias-grad by blocks of dW, a sliding window of x (conv-dw-blocks.ts).
-  if (w.requiresGrad && useDwBlocks(geom, software)) {
+  // Stride 1 on lavapipe: weight- and bias-grad by blocks of dW, a sliding window of x (conv-dw-blocks.ts).
+  if (w.requiresGrad && useDwBlocks(geom, lavapipe)) {
     ({ dw: gw, db: gb } = convWeightGradBlocks(x, pooled ? null : dzDense(), geom, !!b?.requiresGrad, pooled));
   }
   // Few input channels (first layers): weight- and bias-grad in one pass over a shifted-quad copy of x (conv-shifted.ts).
@@ -476,7 +476,7 @@ function useValidTaps(engine: Engine, g: Geom): boolean {
  * channel per invocation) against 14.8 ms for the direct GEMM.
  */
 function dxByRows(engine: Engine, g: Geom): boolean {
-  return useDxRows(g, engine.isSoftware) && useValidTaps(engine, g);
+  return useDxRows(g, engine.isLavapipe) && useValidTaps(engine, g);
 }
 
 /** dX = implicit GEMM of the transposed weights with dY (no autodiff); `packed`: the weights already packed for dx (kept by the caller). */
