@@ -117,17 +117,20 @@ fn wg_linear(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 `;
 
 /**
- * WGSL: the opening of a 1-D kernel's main: 256 invocations per workgroup,
+ * WGSL: the opening of a 1-D kernel's main: `size` invocations per workgroup,
  * `i` = the global invocation index (workgroups folded, see wg_linear),
- * invocations with i ≥ p.n (the uniform struct's first field) return. The
- * kernel text continues with the body and the closing brace.
+ * invocations with i ≥ `count` (a uniform) return. The kernel text
+ * continues with the body and the closing brace.
  */
-export const WGSL_MAIN_1D = /* wgsl */ `${WGSL_WG_LINEAR}
-@compute @workgroup_size(256)
+export const wgslMain1d = (size: number, count: string): string => /* wgsl */ `${WGSL_WG_LINEAR}
+@compute @workgroup_size(${size})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 256u + lid;
-  if (i >= p.n) { return; }`;
+  let i = wg_linear(wid, nwg) * ${size}u + lid;
+  if (i >= ${count}) { return; }`;
+
+/** wgslMain1d with 256 invocations per workgroup and the uniform struct's first field p.n as the count. */
+export const WGSL_MAIN_1D = wgslMain1d(256, 'p.n');
 
 /**
  * WGSL dm(n, d) = (n / d, n % d) for n < 2³¹, 1 ≤ d < 2²⁴ without an integer division

@@ -26,10 +26,10 @@
  * Partial sums per slice [S, O, C·kH·kW] and [S, O] (bias), summed by the
  * caller with one reduction (reduce.ts sumRows2).
  */
-import { kernel, kernelFamily, Params, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { kernel, kernelFamily, Params, wgslMain1d, type Kernel } from '../core/kernel.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
-import type { ConvGeom } from './conv-wgsl.ts';
-import { sum, sumRows2 } from './reduce.ts';
+import { type ConvGeom, evenBlock, unitStride } from './conv-wgsl.ts';
+import { sumSlices } from './reduce.ts';
 
 /** Knobs, measured on lavapipe (interleaved isolated replays). */
 export const DW_BLOCKS_FLAGS = {
@@ -46,14 +46,12 @@ export const DW_BLOCKS_FLAGS = {
 /** Output channels per invocation: blocks as even as possible, ≤ maxRows, R·kH·kW ≤ maxAcc (0: not this path). */
 function rowsFor(g: ConvGeom): number {
   const taps = g.kH * g.kW;
-  const cap = Math.min(DW_BLOCKS_FLAGS.maxRows, Math.floor(DW_BLOCKS_FLAGS.maxAcc / taps));
-  if (cap < 1) return 0;
-  return Math.ceil(g.O / Math.ceil(g.O / cap));
+  return evenBlock(g.O, Math.min(DW_BLOCKS_FLAGS.maxRows, Math.floor(DW_BLOCKS_FLAGS.maxAcc / taps)));
 }
 
 /** Whether the weight-grad of g takes this path (lavapipe only: measured there; SwiftShader took 150 s to compile it). */
 export function useDwBlocks(g: ConvGeom, lavapipe: boolean): boolean {
-  return DW_BLOCKS_FLAGS.enabled && lavapipe && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
+  return DW_BLOCKS_FLAGS.enabled && lavapipe && unitStride(g) && rowsFor(g) > 0;
 }
 
 /*
@@ -138,12 +136,7 @@ struct P { E: u32, C: u32, H: u32, W: u32, O: u32, Ho: u32, Wo: u32, obs: u32,
            pH: i32, pW: i32, rows: u32, L: u32, CKK: u32, Hp: u32, Wp: u32 }
 ${bind.map((b, i) => `@group(0) @binding(${i}) var<storage, ${types[b]};`).join('\n')}
 @group(0) @binding(${bind.length}) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 64u + lid;
-  if (i >= p.E) { return; }
+${wgslMain1d(64, 'p.E')}
   let c = i % p.C;
   let ob = (i / p.C) % p.obs;
   let s = i / (p.C * p.obs);
@@ -193,10 +186,5 @@ export function convWeightGradBlocks(
   const shape = `${R}x${g.kH}x${g.kW}`;
   if (pooled) engine.run(DWB(`${shape}_pooled`), [x, pooled.g, pooled.idx, part, partB], params, Math.ceil(E / 64));
   else engine.run(DWB(shape), [x, dy!, part, partB], params, Math.ceil(E / 64));
-  const [sm, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·C·kH·kW], [O]
-  part.dispose();
-  partB.dispose();
-  const dw = sm.view([g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW]
-  sm.dispose();
-  return { dw, db };
+  return sumSlices(part, partB, withBias, [g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW], [O]
 }

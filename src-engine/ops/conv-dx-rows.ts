@@ -28,8 +28,8 @@
  * R = 3: 1.63 (more accumulators than registers).
  */
 import type { Bindable, Engine } from '../core/engine.ts';
-import { kernel, kernelFamily, Params, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
-import type { ConvGeom } from './conv-wgsl.ts';
+import { kernel, kernelFamily, Params, wgslMain1d, type Kernel } from '../core/kernel.ts';
+import { type ConvGeom, evenBlock, unitStride } from './conv-wgsl.ts';
 
 /** Knobs (tests force the path off to test the others). */
 export const DX_ROWS_FLAGS = {
@@ -44,14 +44,12 @@ export const DX_ROWS_FLAGS = {
 
 /** Input channels per invocation (0: not this path): blocks as even as possible within maxAcc and maxUnroll. */
 function rowsFor(g: ConvGeom): number {
-  const cap = Math.min(Math.floor(DX_ROWS_FLAGS.maxAcc / (g.W * DX_ROWS_FLAGS.rowsPer)), Math.floor(DX_ROWS_FLAGS.maxUnroll / (g.kW * g.Wo)));
-  if (cap < 1) return 0;
-  return Math.ceil(g.C / Math.ceil(g.C / cap));
+  return evenBlock(g.C, Math.min(Math.floor(DX_ROWS_FLAGS.maxAcc / (g.W * DX_ROWS_FLAGS.rowsPer)), Math.floor(DX_ROWS_FLAGS.maxUnroll / (g.kW * g.Wo))));
 }
 
 /** Whether the input-grad of g may take this path (lavapipe only: measured there; SwiftShader took 150 s to compile it). */
 export function useDxRows(g: ConvGeom, lavapipe: boolean): boolean {
-  return DX_ROWS_FLAGS.enabled && lavapipe && g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1 && rowsFor(g) > 0;
+  return DX_ROWS_FLAGS.enabled && lavapipe && unitStride(g) && rowsFor(g) > 0;
 }
 
 /*
@@ -116,12 +114,7 @@ struct P { E: u32, N: u32, C: u32, H: u32, O: u32, Ho: u32, kH: u32, pH: u32, kH
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 ${pooled ? '@group(0) @binding(3) var<storage, read> idx: array<i32>;' : ''}
 @group(0) @binding(${pooled ? 4 : 3}) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 64u + lid;
-  if (i >= p.E) { return; }
+${wgslMain1d(64, 'p.E')}
   let n = i % p.N;
   let iy = ((i / p.N) % p.HY) * ${Y}u;
   let c0 = (i / (p.N * p.HY)) * ${R}u;

@@ -32,10 +32,10 @@
  * 1.2 + 0.25 ms here → 0.83 ms there. This path remains for GPUs and for
  * kernels up to 11 wide.
  */
-import { kernel, kernelFamily, Params, WGSL_MAIN_1D, WGSL_WG_LINEAR, type Kernel } from '../core/kernel.ts';
+import { kernel, kernelFamily, Params, WGSL_MAIN_1D, wgslMain1d, type Kernel } from '../core/kernel.ts';
 import { empty, type Tensor } from '../core/tensor.ts';
 import type { ConvGeom } from './conv-wgsl.ts';
-import { sum, sumRows2 } from './reduce.ts';
+import { sumSlices } from './reduce.ts';
 
 /**
  * Knobs, measured on lavapipe (isolated replays, configurations interleaved
@@ -131,12 +131,7 @@ struct P { E: u32, C: u32, Hp: u32, Wp: u32, O: u32, Ho: u32, Wo4: u32, kH: u32,
 @group(0) @binding(2) var<storage, read_write> part: array<f32>;
 @group(0) @binding(3) var<storage, read_write> partB: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
-${WGSL_WG_LINEAR}
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = wg_linear(wid, nwg) * 64u + lid;
-  if (i >= p.E) { return; }
+${wgslMain1d(64, 'p.E')}
   let kh = i % p.kH;
   var t = i / p.kH;
   let c = t % p.C;
@@ -198,10 +193,5 @@ export function convWeightGradShifted(x: Tensor, dy: Tensor, g: ConvGeom, withBi
     .u32(g.kH).u32(g.kW).u32(slices).u32(L).u32(EQ);
   engine.run(DW(`${R}x${KW}`), [xs, dy, part, partB], params, Math.ceil(E / 64));
   xs.dispose();
-  const [s, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [O·C·kH·kW], [O]
-  part.dispose();
-  partB.dispose();
-  const dw = s.view([g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW]
-  s.dispose();
-  return { dw, db };
+  return sumSlices(part, partB, withBias, [g.O, g.C, g.kH, g.kW]); // [O, C, kH, kW], [O]
 }

@@ -74,6 +74,12 @@ export interface ConvGeom {
   dW: number;
 }
 
+/** Stride 1, dilation 1, no groups: the layers the sliding-window kernels handle. */
+export const unitStride = (g: ConvGeom): boolean => g.sH === 1 && g.sW === 1 && g.dH === 1 && g.dW === 1 && g.G === 1;
+
+/** Size of n split into as few blocks of at most `cap` as possible, as evenly as possible (0 when cap < 1). */
+export const evenBlock = (n: number, cap: number): number => (cap < 1 ? 0 : Math.ceil(n / Math.ceil(n / cap)));
+
 /** Uniform layout shared by the three modes (filled in this order by convGemm). */
 export const WGSL_P = /* wgsl */ `
 struct P { N: u32, C: u32, H: u32, W: u32,

@@ -175,6 +175,20 @@ export function sumRows2(a: Tensor, b: Tensor): [Tensor, Tensor] {
   return [outA, outB];
 }
 
+/**
+ * A split weight-grad's result: the slices' partial sums part [S, n] summed
+ * and viewed as `shape`, and with `withBias` the bias partials partB [S, O]
+ * summed too (one dispatch, sumRows2). Disposes part and partB.
+ */
+export function sumSlices(part: Tensor, partB: Tensor, withBias: boolean, shape: readonly number[]): { dw: Tensor; db: Tensor | null } {
+  const [s, db] = withBias ? sumRows2(part, partB) : [sum(part, 0), null]; // [n], [O]
+  part.dispose();
+  partB.dispose();
+  const dw = s.view(shape);
+  s.dispose();
+  return { dw, db };
+}
+
 interface RawReduce {
   values: Tensor; // [reducedShape(keepDims)]
   args: Tensor | null; // same shape, i32: flat index inside the reduced block
