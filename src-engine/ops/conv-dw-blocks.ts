@@ -1,6 +1,6 @@
 /**
  * Weight- and bias-gradient of stride-1, dilation-1, ungrouped convolutions
- * with kernels up to 7×7 (LeNet-5's conv1 and conv2, most small CNN layers)
+ * with at most 100 taps (LeNet-5's conv1 and conv2, most small CNN layers)
  * on lavapipe, by blocks of the weight gradient:
  *
  *   dW[o, c, kh, kw] = Σ_{n, oh, ow} dY[n, o, oh, ow] · x[n, c, oh + kh − pH, ow + kw − pW]
@@ -23,8 +23,10 @@
  * 10: conv2 (6→16, 14×14, k5) weight-grad 2.62 → 1.72 ms; conv1 (1→6, 28×28,
  * k5 pad 2) 1.20 ms + the shifted copy 0.25 ms (conv-shifted.ts) → 0.83 ms.
  *
- * Partial sums per slice [S, O, C·kH·kW] and [S, O] (bias), summed by the
- * caller with one reduction (reduce.ts sumRows2).
+ * After a 2×2/2 max-pool (conv-pool.ts) the kernel reads the pool's
+ * gradient and argmax instead of dY (`_pooled`, two positions per step).
+ * Partial sums per slice [S, O, C·kH·kW] and [S, O] (bias), summed with one
+ * reduction (reduce.ts sumSlices).
  */
 import { kernel, kernelFamily, Params, wgslMain1d, type Kernel } from '../core/kernel.ts';
 import { empty, type Tensor } from '../core/tensor.ts';

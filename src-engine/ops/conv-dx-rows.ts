@@ -13,7 +13,9 @@
  * j). Which products exist is known when the WGSL is generated, so taps
  * outside dY cost nothing — the saving conv-dx-valid.ts makes with
  * per-position tap ranges. The lanes of a SIMD group share their rows, so a
- * missing dY row is skipped, not computed under a mask.
+ * missing dY row is skipped, not computed under a mask. After a 2×2/2
+ * max-pool (conv-pool.ts) the kernel reads the pool's gradient and argmax
+ * instead of dY (`_pooled`: dY is g where the argmax is the position, else 0).
  *
  * Why: on lavapipe a load inside a loop is a per-lane sequence of ~10
  * instructions (execution-mask test, buffer base and size, bounds check,
@@ -54,8 +56,9 @@ export function useDxRows(g: ConvGeom, lavapipe: boolean): boolean {
 
 /*
  * Invocation i → (n, iy, cb), n fastest: the lanes of a SIMD group share iy,
- * so a dY row that does not exist for iy is skipped, not computed masked. w: [O, C, kH, kW] as stored (no
- * packing), dy: [N, O, Ho, Wo], out: [N, C, H, W].
+ * so a dY row that does not exist for iy is skipped, not computed masked.
+ * w: [O, C, kH, kW] as stored (no packing), dy: [N, O, Ho, Wo] (pooled: g
+ * [N, O, ⌊Ho/2⌋, ⌊Wo/2⌋] and idx), out: [N, C, H, W].
  */
 const DXR = kernelFamily((key: string): Kernel => {
   const [shape, mode] = key.split('_');
